@@ -1,0 +1,417 @@
+//! Point in ring by winding number on the sphere/spheroid: a port of Boost's
+//! `strategy::within::detail::spherical_winding_base` (Boost.Geometry 1.87,
+//! `strategies/spherical/point_in_poly_winding.hpp`).
+//!
+//! The walk is generic over the *side strategy* (which side of the edge
+//! `s1 -> s2` a point lies on: 1 left, -1 right, 0 on it):
+//!
+//! * [`geographic_side`] is `side::geographic<andoyer>`: it compares the
+//!   Andoyer azimuth from `s1` to the point with the azimuth from `s1` to
+//!   `s2`. Edges are therefore geodesics on the WGS84 spheroid. This is what
+//!   `covered_by(point, polygon)` uses in a geographic coordinate system.
+//! * [`pole_side`] is `envelope::detail::side_of_pole`, used only to decide
+//!   whether a ring whose envelope spans all longitudes contains a pole.
+//!
+//! Everything is in degrees, exactly like Boost, which runs this strategy on
+//! the stored (degree) coordinates and converts to radians only inside the
+//! side strategy. Comparisons use Boost's fuzzy `math::equals` where Boost
+//! does, and exact ones where Boost does.
+
+use super::ellipsoid::{
+    andoyer_inverse, eq, lon_distance_signed, normalize_longitude, points_equal, sign, D2R,
+};
+use super::Point;
+use std::f64::consts::PI;
+
+/// The `counter` state of `spherical_winding_base`.
+#[derive(Default)]
+struct Counter {
+    count: i32,
+    count_s: i32,
+    raw_count: i32,
+    raw_count_anti: i32,
+    touches: bool,
+}
+
+impl Counter {
+    /// 1 inside, 0 on the boundary, -1 outside.
+    fn code(&self) -> i32 {
+        if self.touches {
+            return 0;
+        }
+        if self.raw_count != 0 && self.raw_count_anti != 0 {
+            if self.raw_count > 0 {
+                return if self.count + self.count_s == 0 { -1 } else { 1 };
+            }
+            return if self.count == 0 { -1 } else { 1 };
+        }
+        if self.count == 0 {
+            -1
+        } else {
+            1
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct CountInfo {
+    count: i32,
+    is_anti: bool,
+}
+
+/// `longitudes_equal`: fuzzy equality of the normalized difference with 0.
+fn longitudes_equal(lon1: f64, lon2: f64) -> bool {
+    eq(lon_distance_signed(lon1, lon2), 0.0)
+}
+
+/// Runs the winding strategy over the ring as Boost's `point_in_geometry`
+/// sees it: Koncorde declares its polygons counter-clockwise and open
+/// (`model::polygon<point, false, false>`), so Boost walks the ring closed
+/// (first vertex appended) and then reversed. Returns 1 (inside), 0 (on the
+/// boundary) or -1 (outside); rings of fewer than 3 points are outside.
+pub(crate) fn point_in_ring<S>(p: Point, ring: &[Point], side: &S) -> i32
+where
+    S: Fn(Point, Point, Point) -> i32,
+{
+    let n = ring.len();
+    if n < 3 {
+        return -1;
+    }
+    // Closed then reversed: ring[0], ring[n-1], ..., ring[1], ring[0].
+    let at = |i: usize| -> Point {
+        if i == 0 || i == n {
+            ring[0]
+        } else {
+            ring[n - i]
+        }
+    };
+    let mut state = Counter::default();
+    for i in 0..n {
+        if !apply(p, at(i), at(i + 1), &mut state, side) {
+            break;
+        }
+    }
+    state.code()
+}
+
+/// `spherical_winding_base::apply`.
+fn apply<S>(point: Point, s1: Point, s2: Point, state: &mut Counter, side: &S) -> bool
+where
+    S: Fn(Point, Point, Point) -> i32,
+{
+    let mut eq1 = false;
+    let mut eq2 = false;
+    let mut s_antipodal = false;
+
+    let ci = check_segment(point, s1, s2, state, &mut eq1, &mut eq2, &mut s_antipodal);
+    if ci.count != 0 {
+        if !ci.is_anti {
+            let side_value = if ci.count == 1 || ci.count == -1 {
+                side_equal(point, if eq1 { s1 } else { s2 }, ci, side)
+            } else if !s_antipodal {
+                side(s1, s2, point)
+            } else {
+                let through_north = 180.0 - s1.lat - s2.lat <= 180.0;
+                sign(f64::from(ci.count)) * if through_north { -1 } else { 1 }
+            };
+            if side_value == 0 {
+                state.touches = true;
+                state.count = 0;
+                return false;
+            }
+            if side_value * ci.count > 0 {
+                state.count += ci.count;
+            }
+            state.raw_count += ci.count;
+        } else {
+            state.count_s -= ci.count;
+            state.raw_count_anti -= ci.count;
+        }
+    }
+    !state.touches
+}
+
+fn check_segment(
+    point: Point,
+    s1: Point,
+    s2: Point,
+    state: &mut Counter,
+    eq1: &mut bool,
+    eq2: &mut bool,
+    s_antipodal: &mut bool,
+) -> CountInfo {
+    if check_touch(point, s1, s2, state, eq1, eq2, s_antipodal) {
+        return CountInfo {
+            count: 0,
+            is_anti: false,
+        };
+    }
+    calculate_count(point, s1, s2, *eq1, *eq2, *s_antipodal)
+}
+
+/// `check_touch`: handles segments aligned with the point's meridian (or its
+/// antimeridian) and segments ending at a pole; sets `touches` when the point
+/// lies on such a segment.
+fn check_touch(
+    point: Point,
+    seg1: Point,
+    seg2: Point,
+    state: &mut Counter,
+    eq1: &mut bool,
+    eq2: &mut bool,
+    s_antipodal: &mut bool,
+) -> bool {
+    let pi = 180.0;
+    let half_pi = 90.0;
+    let p_lon = point.lon;
+    let s1_lon = seg1.lon;
+    let s2_lon = seg2.lon;
+    let p_lat = point.lat;
+    let s1_lat = seg1.lat;
+    let s2_lat = seg2.lat;
+
+    let eq1_strict = longitudes_equal(s1_lon, p_lon);
+    let eq2_strict = longitudes_equal(s2_lon, p_lon);
+    let mut eq1_anti = false;
+    let mut eq2_anti = false;
+
+    let anti_p_lon = p_lon + if p_lon <= 0.0 { pi } else { -pi };
+
+    *eq1 = eq1_strict || {
+        eq1_anti = longitudes_equal(s1_lon, anti_p_lon);
+        eq1_anti
+    };
+    *eq2 = eq2_strict || {
+        eq2_anti = longitudes_equal(s2_lon, anti_p_lon);
+        eq2_anti
+    };
+
+    let s_lon_diff = lon_distance_signed(s1_lon, s2_lon);
+    *s_antipodal = eq(s_lon_diff, pi);
+    if *s_antipodal {
+        let either = *eq1 || *eq2;
+        *eq1 = either;
+        *eq2 = either;
+        if eq(p_lat.abs(), half_pi) {
+            *eq1 = true;
+            *eq2 = true;
+        }
+    }
+
+    if lon_distance_signed(s2_lon, p_lon) == 0.0 {
+        let s1_north = eq(seg1.lat, half_pi);
+        let s1_south = eq(seg1.lat, -half_pi);
+        if s1_north || s1_south {
+            state.touches = if s1_south {
+                s2_lat > p_lat
+            } else {
+                s2_lat < p_lat
+            };
+            return state.touches;
+        }
+    }
+    if lon_distance_signed(s1_lon, p_lon) == 0.0 {
+        let s2_north = eq(seg2.lat, half_pi);
+        let s2_south = eq(seg2.lat, -half_pi);
+        if s2_north || s2_south {
+            state.touches = if s2_south {
+                s1_lat > p_lat
+            } else {
+                s1_lat < p_lat
+            };
+            return state.touches;
+        }
+    }
+
+    if *eq1 && *eq2 {
+        if !*s_antipodal {
+            if ((s1_lat <= p_lat && s2_lat >= p_lat) || (s2_lat <= p_lat && s1_lat >= p_lat))
+                && (!eq1_anti || !eq2_anti)
+            {
+                state.touches = true;
+            }
+        } else if pi - s1_lat - s2_lat <= pi {
+            // Through the north pole.
+            if (eq1_strict && s1_lat <= p_lat) || (eq2_strict && s2_lat <= p_lat) || eq(p_lat, half_pi)
+            {
+                state.touches = true;
+            } else if !eq1_strict && !eq2_strict && eq(p_lat, -half_pi) {
+                return false;
+            }
+        } else if (eq1_strict && s1_lat >= p_lat) || (eq2_strict && s2_lat >= p_lat) || eq(p_lat, -half_pi)
+        {
+            // Through the south pole.
+            state.touches = true;
+        } else if !eq1_strict && !eq2_strict && eq(p_lat, half_pi) {
+            return false;
+        }
+        return true;
+    }
+    false
+}
+
+/// `calculate_count`: whether and how (±1 at an endpoint's meridian, ±2
+/// strictly between) the segment crosses the point's meridian or, flagged
+/// `is_anti`, its antimeridian.
+fn calculate_count(
+    point: Point,
+    seg1: Point,
+    seg2: Point,
+    eq1: bool,
+    eq2: bool,
+    s_antipodal: bool,
+) -> CountInfo {
+    let pi = 180.0;
+    let half_pi = 90.0;
+    let none = CountInfo {
+        count: 0,
+        is_anti: false,
+    };
+
+    let s1_is_pole = eq(seg1.lat.abs(), half_pi);
+    let s2_is_pole = eq(seg2.lat.abs(), half_pi);
+    if s1_is_pole && s2_is_pole {
+        return none;
+    }
+
+    let p = point.lon;
+    let mut s1 = seg1.lon;
+    let mut s2 = seg2.lon;
+    if s1_is_pole {
+        s1 = if p != 0.0 { 0.0 } else { 1.0 };
+    }
+    if s2_is_pole {
+        s2 = if p != 0.0 { 0.0 } else { 1.0 };
+    }
+
+    let s1_p = lon_distance_signed(s1, p);
+
+    if s_antipodal {
+        return CountInfo {
+            count: if s1_p < 0.0 { -2 } else { 2 },
+            is_anti: false,
+        };
+    }
+
+    let s1_s2 = lon_distance_signed(s1, s2);
+
+    if eq1 || eq2 {
+        return CountInfo {
+            count: if s1_s2 < 0.0 { -1 } else { 1 },
+            is_anti: longitudes_equal(p + pi, if eq1 { s1 } else { s2 }),
+        };
+    }
+
+    if sign(s1_p) == sign(s1_s2) && s1_p.abs() < s1_s2.abs() {
+        return CountInfo {
+            count: if s1_s2 < 0.0 { -2 } else { 2 },
+            is_anti: false,
+        };
+    }
+
+    let s1_p_anti = lon_distance_signed(s1, p + pi);
+    if sign(s1_p_anti) == sign(s1_s2) && s1_p_anti.abs() < s1_s2.abs() {
+        return CountInfo {
+            count: if s1_s2 < 0.0 { -2 } else { 2 },
+            is_anti: true,
+        };
+    }
+    none
+}
+
+/// `side_equal`: the point is level with a segment endpoint `se`; decide the
+/// side against a 1°-long eastward (or westward) segment starting at `se`.
+fn side_equal<S>(point: Point, se: Point, ci: CountInfo, side: &S) -> i32
+where
+    S: Fn(Point, Point, Point) -> i32,
+{
+    if eq(point.lat, se.lat) {
+        return 0;
+    }
+    let ss1 = se;
+    let small_angle = 1.0;
+    let lon = if ci.count > 0 {
+        se.lon + small_angle
+    } else {
+        se.lon - small_angle
+    };
+    let ss2 = Point {
+        lat: se.lat,
+        lon: normalize_longitude(lon),
+    };
+    side(ss1, ss2, point)
+}
+
+/// Andoyer forward azimuth from `p1` to `p2` (degrees in, radians out).
+fn azimuth(p1: Point, p2: Point) -> f64 {
+    andoyer_inverse(
+        p1.lon * D2R,
+        p1.lat * D2R,
+        p2.lon * D2R,
+        p2.lat * D2R,
+        false,
+        true,
+    )
+    .azimuth
+}
+
+/// `side::geographic<andoyer>::apply(p1, p2, p)`: 1 if `p` is left of the
+/// geodesic `p1 -> p2`, -1 if right, 0 if on it (or degenerate).
+pub(crate) fn geographic_side(p1: Point, p2: Point, p: Point) -> i32 {
+    if points_equal(p.lon, p.lat, p1.lon, p1.lat)
+        || points_equal(p.lon, p.lat, p2.lon, p2.lat)
+        || points_equal(p1.lon, p1.lat, p2.lon, p2.lat)
+    {
+        return 0;
+    }
+    let a1p = azimuth(p1, p);
+    let a12 = azimuth(p1, p2);
+    azimuth_side_value(a1p, a12)
+}
+
+/// `formula::azimuth_side_value`.
+fn azimuth_side_value(azi_a1_p: f64, azi_a1_a2: f64) -> i32 {
+    let mut a_diff = azi_a1_p - azi_a1_a2;
+    // normalize_angle_loop<radian>; the guard keeps an infinite difference
+    // (impossible from atan2, but cheap to exclude) from looping forever.
+    if !a_diff.is_finite() {
+        return 0;
+    }
+    while a_diff > PI {
+        a_diff -= 2.0 * PI;
+    }
+    while a_diff <= -PI {
+        a_diff += 2.0 * PI;
+    }
+    if eq(a_diff, 0.0) || eq(a_diff, PI) || eq(a_diff, -PI) {
+        0
+    } else if a_diff > 0.0 {
+        -1
+    } else {
+        1
+    }
+}
+
+/// `envelope::detail::side_of_pole::apply(p1, p2, pole)`.
+pub(crate) fn pole_side(p1: Point, p2: Point, pole: Point) -> i32 {
+    let pi = 180.0;
+    let s_lon_diff = lon_distance_signed(p1.lon, p2.lon);
+    let s_vertical = eq(s_lon_diff, 0.0) || eq(s_lon_diff, pi);
+    if s_vertical {
+        return 0;
+    }
+    if eq(pole.lat, p1.lat) || eq(pole.lat, p2.lat) {
+        return 0;
+    }
+    if pole.lat >= 0.0 {
+        if s_lon_diff < 0.0 {
+            -1
+        } else {
+            1
+        }
+    } else if s_lon_diff > 0.0 {
+        -1
+    } else {
+        1
+    }
+}

@@ -1,0 +1,101 @@
+//! `herald bench-match --filters F --docs D [--seconds S]`: how fast this machine matches a
+//! workload. Registers the filters (timed), parses the documents up front, matches them
+//! round-robin for S seconds on one thread, and prints one JSON line. `bench/koncorde/
+//! bench-match.js` runs the same loop with Koncorde on the same files, for side-by-side ratios.
+
+use std::collections::HashSet;
+use std::io::{self, BufRead};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use herald_filters::engine::{CollectionName, Engine};
+use herald_filters::{normalize, FilterId, Options};
+use serde_json::{json, Value};
+
+pub fn run(filters: &Path, docs: &Path, seconds: f64, options: &Options) -> io::Result<ExitCode> {
+    let filter_lines: Vec<String> = super::open_lines(filters)?.lines().collect::<Result<_, _>>()?;
+    let documents: Vec<Value> = super::open_lines(docs)?
+        .lines()
+        .map(|l| {
+            let l = l?;
+            serde_json::from_str(&l).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        })
+        .collect::<Result<_, _>>()?;
+    if documents.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "no documents"));
+    }
+
+    let engine = Engine::new();
+    let collection = CollectionName::new("bench", "match");
+    let mut rejected = 0usize;
+    let mut distinct: HashSet<FilterId> = HashSet::new();
+    let start = Instant::now();
+    for line in &filter_lines {
+        let normalized = serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|f| normalize(&f, options).ok());
+        match normalized {
+            Some(n) => {
+                engine.register(&collection, n.id, &n.canonical);
+                distinct.insert(n.id);
+            }
+            None => rejected += 1,
+        }
+    }
+    let register_s = start.elapsed().as_secs_f64();
+    let rss_mb = rss_mb();
+
+    let budget = Duration::from_secs_f64(seconds.max(0.01));
+    let mut out: Vec<FilterId> = Vec::new();
+    let mut matched_total = 0u64;
+    let mut done = 0u64;
+    let start = Instant::now();
+    'outer: loop {
+        for doc in &documents {
+            out.clear();
+            engine.test(&collection, doc, &mut out);
+            matched_total += out.len() as u64;
+            done += 1;
+            if done % 64 == 0 && start.elapsed() >= budget {
+                break 'outer;
+            }
+        }
+        if start.elapsed() >= budget {
+            break;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "engine": "herald",
+            "filters": filter_lines.len(),
+            "rejected": rejected,
+            "distinct": distinct.len(),
+            "docs": documents.len(),
+            "register_s": round(register_s, 4),
+            "docs_per_s": round(done as f64 / elapsed, 1),
+            "matches_per_doc": round(matched_total as f64 / done as f64, 3),
+            "rss_mb": round(rss_mb, 1),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// Resident set size of this process, from /proc (0 where unavailable).
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

@@ -1,0 +1,2 @@
+//! Herald — stub being written.
+pub mod workload;

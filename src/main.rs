@@ -1,0 +1,101 @@
+//! The `herald` command line: the server and the offline filter tools.
+//!
+//! Each subcommand lives in its own module under `cli/`; this file only parses arguments and
+//! dispatches.
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "herald", version, about = "A realtime room engine speaking Kuzzle's realtime protocol")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (Kuzzle-compatible WebSocket + HTTP).
+    Serve {
+        /// Port to listen on.
+        #[arg(long, env = "HERALD_PORT", default_value_t = 7512)]
+        port: u16,
+    },
+    /// Print the id and canonical form of each filter (one JSON filter per line).
+    Normalize {
+        /// File of filters, one JSON value per line ("-" for standard input).
+        #[arg(long)]
+        filters: PathBuf,
+        /// Maximum number of conditions of a canonical form.
+        #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
+        max_conditions: usize,
+    },
+    /// Register every filter of a file, then print, for each document, the line numbers of the
+    /// filters it matches.
+    Match {
+        /// File of filters, one JSON value per line.
+        #[arg(long)]
+        filters: PathBuf,
+        /// File of documents, one JSON object per line ("-" for standard input).
+        #[arg(long)]
+        docs: PathBuf,
+        /// Maximum number of conditions of a canonical form.
+        #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
+        max_conditions: usize,
+    },
+    /// Measure matching throughput on a workload; prints one JSON line.
+    BenchMatch {
+        /// File of filters, one JSON value per line (rejected lines are counted and skipped).
+        #[arg(long)]
+        filters: PathBuf,
+        /// File of documents, one JSON object per line, matched round-robin.
+        #[arg(long)]
+        docs: PathBuf,
+        /// How long to match.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Maximum number of conditions of a canonical form.
+        #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
+        max_conditions: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Serve { port } => cli::serve::run(port),
+        Command::Normalize {
+            filters,
+            max_conditions,
+        } => cli::normalize::run(&filters, &options(max_conditions)),
+        Command::Match {
+            filters,
+            docs,
+            max_conditions,
+        } => cli::matching::run(&filters, &docs, &options(max_conditions)),
+        Command::BenchMatch {
+            filters,
+            docs,
+            seconds,
+            max_conditions,
+        } => cli::bench_match::run(&filters, &docs, seconds, &options(max_conditions)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("herald: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(max_conditions: usize) -> herald_filters::Options {
+    herald_filters::Options {
+        max_conditions,
+        ..herald_filters::Options::default()
+    }
+}
