@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "herald", version, about = "A realtime room engine speaking Kuzzle's realtime protocol")]
+#[command(
+    name = "herald",
+    version,
+    about = "A realtime room engine speaking Kuzzle's realtime protocol"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -47,6 +51,24 @@ enum Command {
         #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
         max_conditions: usize,
     },
+    /// Write a benchmark workload as filters.jsonl and docs.jsonl.
+    GenWorkload {
+        /// realistic, heavy, or koncorde-<keyword>.
+        #[arg(long)]
+        name: String,
+        /// Number of filters.
+        #[arg(long, default_value_t = 10_000)]
+        filters: usize,
+        /// Number of documents.
+        #[arg(long, default_value_t = 1_000)]
+        docs: usize,
+        /// Random seed (same seed, same files).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Measure matching throughput on a workload; prints one JSON line.
     BenchMatch {
         /// File of filters, one JSON value per line (rejected lines are counted and skipped).
@@ -77,6 +99,13 @@ fn main() -> ExitCode {
             docs,
             max_conditions,
         } => cli::matching::run(&filters, &docs, &options(max_conditions)),
+        Command::GenWorkload {
+            name,
+            filters,
+            docs,
+            seed,
+            out,
+        } => cli::gen_workload::run(&name, filters, docs, seed, &out),
         Command::BenchMatch {
             filters,
             docs,

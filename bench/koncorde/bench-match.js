@@ -12,14 +12,16 @@
 // koncorde.test(doc) round-robin over the documents for S seconds (default 5)
 // and prints one JSON line:
 //
-//   {"engine":"koncorde","filters":N,"rejected":k,"docs":M,"register_s":x,
-//    "docs_per_s":y,"matches_per_doc":z,"rss_mb":r,"heap_mb":h,
-//    "unique_ids":u,"iterations":i}
+//   {"engine":"koncorde","filters":N,"rejected":k,"distinct":u,"docs":M,
+//    "register_s":x,"docs_per_s":y,"matches_per_doc":z,"rss_mb":r,
+//    "heap_mb":h,"iterations":i}
 //
-// filters: filters registered; matches_per_doc: mean number of ids returned
-// per test() call; rss_mb/heap_mb: process.memoryUsage() right after
-// registration; unique_ids: distinct filter ids (Koncorde gives equivalent
-// filters one id); iterations: test() calls made.
+// The keys are those of `herald bench-match` (plus heap_mb and iterations):
+// filters: lines of F; rejected: lines Koncorde refused (not registered);
+// distinct: distinct filter ids (Koncorde gives equivalent filters one id);
+// matches_per_doc: mean number of ids returned per test() call;
+// rss_mb/heap_mb: process.memoryUsage() right after registration;
+// iterations: test() calls made.
 
 const { benchMatch, readJsonLines, parseArgs } = require('./lib');
 

@@ -92,15 +92,15 @@ function benchMatch(filters, docs, seconds, opts = {}) {
 
   return {
     engine: 'koncorde',
-    filters: filters.length - rejected,
+    filters: filters.length,
     rejected,
+    distinct: ids.size,
     docs: docs.length,
     register_s: round(registerS, 3),
     docs_per_s: elapsed > 0 ? Math.round(iterations / elapsed) : 0,
     matches_per_doc: iterations > 0 ? round(matches / iterations, 2) : 0,
     rss_mb: mb(mem.rss),
     heap_mb: mb(mem.heapUsed),
-    unique_ids: ids.size,
     iterations,
   };
 }

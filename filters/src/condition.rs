@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::geo::{BoundingBox, Point, Polygon};
+pub use crate::geo::Shape;
+use crate::geo::{Annulus, Circle, Point};
 use crate::regexp::Pattern;
 use crate::scalar::Scalar;
 use crate::transform::Canonical;
@@ -54,32 +55,6 @@ impl Range {
             Some(b) => x < b.value,
         };
         above && below
-    }
-}
-
-/// The region a geo condition accepts.
-#[derive(Clone, Debug)]
-pub enum Shape {
-    BoundingBox(BoundingBox),
-    /// `geoDistance`: geodesic distance to `center` at most `radius` meters.
-    Distance { center: Point, radius: f64 },
-    /// `geoDistanceRange`: geodesic distance to `center` within `[from, to]` meters.
-    DistanceRange { center: Point, from: f64, to: f64 },
-    Polygon(Polygon),
-}
-
-impl Shape {
-    /// Whether the shape accepts the point (boundaries included).
-    pub fn contains(&self, p: Point) -> bool {
-        match self {
-            Shape::BoundingBox(b) => b.contains(p),
-            Shape::Distance { center, radius } => crate::geo::distance(*center, p) <= *radius,
-            Shape::DistanceRange { center, from, to } => {
-                let d = crate::geo::distance(*center, p);
-                *from <= d && d <= *to
-            }
-            Shape::Polygon(poly) => poly.covers(p),
-        }
     }
 }
 
@@ -127,11 +102,11 @@ impl Condition {
                 ..
             } => "geoBoundingBox",
             Condition::Geo {
-                shape: Shape::Distance { .. },
+                shape: Shape::Circle(_),
                 ..
             } => "geoDistance",
             Condition::Geo {
-                shape: Shape::DistanceRange { .. },
+                shape: Shape::Annulus(_),
                 ..
             } => "geoDistanceRange",
             Condition::Geo {
@@ -180,7 +155,9 @@ impl Condition {
                 open_field(field, out);
                 out.push('{');
                 let mut first = true;
-                for (bound, strict, wide) in [(range.lower, "gt", "gte"), (range.upper, "lt", "lte")] {
+                for (bound, strict, wide) in
+                    [(range.lower, "gt", "gte"), (range.upper, "lt", "lte")]
+                {
                     if let Some(b) = bound {
                         if !first {
                             out.push(',');
@@ -216,13 +193,13 @@ impl Condition {
                         write_number(b.top, out);
                         out.push('}');
                     }
-                    Shape::Distance { center, radius } => {
+                    Shape::Circle(Circle { center, radius }) => {
                         out.push_str("{\"distance\":");
                         write_number(*radius, out);
                         write_center(*center, out);
                         out.push('}');
                     }
-                    Shape::DistanceRange { center, from, to } => {
+                    Shape::Annulus(Annulus { center, from, to }) => {
                         out.push_str("{\"from\":");
                         write_number(*from, out);
                         write_center(*center, out);

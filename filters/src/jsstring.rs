@@ -224,7 +224,10 @@ mod tests {
         );
         assert_eq!(val(&json!([[1, 2], [3, [4, [5]]]])), "1,2,3,4,5");
         assert_eq!(val(&json!([null, [null, [null]], null])), ",,,");
-        assert_eq!(val(&json!([{"a": [1]}, [{}]])), "[object Object],[object Object]");
+        assert_eq!(
+            val(&json!([{"a": [1]}, [{}]])),
+            "[object Object],[object Object]"
+        );
         assert_eq!(val(&json!([1e21, 0.1, -0.0, 1e-7])), "1e+21,0.1,0,1e-7");
     }
 

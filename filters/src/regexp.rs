@@ -11,13 +11,14 @@
 //!    control characters (other `\c` forms are left for RE2 to reject);
 //!    long Unicode class names (`\p{Letter}`, `\p{Uppercase_Letter}`) become
 //!    RE2's short ones, and `\p{Script=Greek}` / `\p{sc=Greek}` become
-//!    `\p{Greek}`; `(?<name>` becomes `(?P<name>`; `/` becomes `\/`.
+//!    `\p{Greek}`; `(?<name>` becomes `(?P<name>`; `/` becomes `\/` (which
+//!    is harmless, except inside `\Q…\E` where it adds a backslash).
 //!    Nothing else is translated: `\p{General_Category=L}`, `\p{gc=L}`,
 //!    `\p{scx=…}` and lower-case names reach RE2 as written, and RE2 rejects
 //!    them, so they are rejected here too.
-//! 2. **An RE2 parser that emits normalized Rust syntax.** It accepts exactly
-//!    what RE2's parser accepts (same escapes, same class syntax, same
-//!    repetition limits, same rejections) and writes a pattern in which every
+//! 2. **An RE2 parser that emits normalized Rust syntax.** It follows RE2's
+//!    parser (same escapes, same class syntax, same repetition limits, same
+//!    rejections, with RE2's error texts) and writes a pattern in which every
 //!    construct has one meaning in both engines: literals are escaped,
 //!    character classes are rebuilt from code point ranges, and everything
 //!    whose meaning differs is rewritten. The differences that matter:
@@ -29,9 +30,10 @@
 //!      `(?-u:\B)`. The ranges stay in Unicode mode, so under `i` they are
 //!      case-folded like RE2 does: `(?i)\w` also matches `K` (U+212A KELVIN
 //!      SIGN) and `ſ` (U+017F), in both engines.
-//!    * Inside brackets, RE2 treats `[`, `&&`, `--` and `~~` as literals;
-//!      Rust reads nested classes and set operations. Classes are therefore
-//!      re-emitted as `\x{…}` ranges.
+//!    * RE2 has no nested classes nor class set operations: in `[[]`,
+//!      `[a&&b]` or `[a~~b]`, `[`, `&` and `~` are ordinary characters, which
+//!      Rust would read as syntax. Classes are therefore re-emitted as
+//!      `\x{…}` ranges.
 //!    * `\<`, `\>` are literal characters in RE2 and word boundaries in Rust;
 //!      `\Q…\E` exists only in RE2; `\p{^Greek}` is RE2's negation syntax;
 //!      RE2's `\pC` excludes unassigned code points (Rust's includes them);
@@ -59,15 +61,30 @@
 //! only know `\n`: this is RE2's behaviour and the `regex` crate's default
 //! (CRLF mode stays off).
 //!
-//! Limits. Patterns come from users, so compiling one must not exhaust
-//! memory. RE2's own limits are reproduced (a counted repetition is at most
-//! 1000, and so is the product of nested counted repetitions: `(a{100}){100}`
-//! is rejected), and the `regex` crate is bounded with [`SIZE_LIMIT`] (size
-//! of the compiled program), [`DFA_SIZE_LIMIT`] (lazy DFA cache, per search
-//! thread) and [`NEST_LIMIT`] (nesting of groups, repetitions and classes in
-//! the translated pattern). Exceeding them is a compile error, never a panic
-//! or an abort. The translation itself is iterative (no recursion), so deep
-//! nesting cannot overflow the stack before the limits apply.
+//! Limits. Patterns come from users, so compiling one must neither exhaust
+//! memory nor take long. RE2's own limits are reproduced (a counted
+//! repetition is at most 1000, and so is the product of nested counted
+//! repetitions: `(a{100}){100}` is rejected). On top of them: sources longer
+//! than [`MAX_PATTERN_LEN`] are refused; the `regex` crate is bounded with
+//! [`SIZE_LIMIT`] (size of the compiled program), [`DFA_SIZE_LIMIT`] (lazy DFA
+//! cache, per search thread) and [`NEST_LIMIT`] (nesting of groups,
+//! repetitions and classes in the translated pattern); and the case-folding
+//! work of case-insensitive classes, which the `regex` crate does one code
+//! point at a time, is budgeted (`[\0-\x{10FFFF}]` alone costs milliseconds
+//! to fold). Exceeding a limit is a compile error, never a panic or an abort,
+//! and compiling any pattern takes at most some tens of milliseconds. The
+//! translation itself is iterative (no recursion), so deep nesting cannot
+//! overflow the stack before the limits apply.
+//!
+//! Matching cost. Matching is linear in the haystack while the `regex`
+//! crate's lazy DFA works, but patterns whose DFA states are large (a long
+//! literal, `[ab]*a[ab]{999}`) make it give up and fall back to an automaton
+//! whose cost is the size of the program times the length of the haystack.
+//! Under [`SIZE_LIMIT`], a hostile pattern against a hostile 100 KB string
+//! can cost seconds per test (RE2 has the same behaviour); the limits above
+//! bound it, they do not remove it. Callers that test large strings against
+//! untrusted patterns may want a lower [`SIZE_LIMIT`] or a cap on the length
+//! of the strings they test.
 //!
 //! Errors are reported as Koncorde does, `cannot parse regexp expression
 //! "/<pattern>/<flags>" (<engine message>)`, on one line. Errors found by the
@@ -98,7 +115,9 @@ use std::sync::OnceLock;
 /// Maximum size, in bytes, of a compiled pattern (`RegexBuilder::size_limit`).
 ///
 /// Ordinary filter patterns compile to a few KiB; a pattern above this is
-/// rejected with `pattern too large - compile failed`.
+/// rejected with `pattern too large - compile failed`. It admits literals of
+/// some 30,000 characters or alternations of some 2,000 words. A `RegexSet`
+/// built from several translated patterns needs a limit scaled to the set.
 pub const SIZE_LIMIT: usize = 1 << 20;
 
 /// Maximum size, in bytes, of the lazy DFA cache of one pattern, per thread
@@ -112,8 +131,20 @@ pub const DFA_SIZE_LIMIT: usize = 1 << 20;
 /// one level.
 pub const NEST_LIMIT: u32 = 250;
 
+/// Maximum length, in bytes, of a pattern's source. Longer patterns would
+/// exceed [`SIZE_LIMIT`] anyway; refusing them first bounds the work.
+pub const MAX_PATTERN_LEN: usize = 32 * 1024;
+
 /// RE2's limit on a counted repetition and on the product of nested ones.
 const MAX_REPEAT: u64 = 1000;
+
+/// Budget of case-folding work, in code points the `regex` crate visits
+/// while case-folding the classes of a case-insensitive pattern (some 16 ns
+/// each). It keeps the compile time of a hostile pattern around 50 ms: it
+/// allows some 200 classes as wide as `[\0-\x{10FFFF}]`, or 500 Unicode
+/// classes like `\pL`, while ordinary classes (`[a-z]`, `\w`, `[^"]`) cost
+/// next to nothing.
+const FOLD_BUDGET: u64 = 3_000_000;
 
 /// A compiled filter regexp.
 ///
@@ -144,7 +175,14 @@ impl Pattern {
                 msg
             )
         };
-        let body = Re2Parser::new(&js_rewrite(pattern)).run().map_err(fail)?;
+        if pattern.len() > MAX_PATTERN_LEN {
+            return Err(fail(format!(
+                "pattern too large - compile failed (source longer than {MAX_PATTERN_LEN} bytes)"
+            )));
+        }
+        let body = Re2Parser::new(&js_rewrite(pattern), canonical.contains('i'))
+            .run()
+            .map_err(fail)?;
         let mut translated = String::with_capacity(body.len() + 6);
         if !canonical.is_empty() {
             translated.push_str("(?");
@@ -411,7 +449,10 @@ fn rename_unicode_class(name: &str) -> &str {
     if let Some(&(_, short)) = LONG_CATEGORY_NAMES.iter().find(|(long, _)| *long == name) {
         return short;
     }
-    match name.strip_prefix("Script=").or_else(|| name.strip_prefix("sc=")) {
+    match name
+        .strip_prefix("Script=")
+        .or_else(|| name.strip_prefix("sc="))
+    {
         Some(rest) if !rest.is_empty() => rest,
         _ => name,
     }
@@ -485,7 +526,10 @@ const POSIX: &[(&str, &[(u32, u32)])] = &[
     ),
     ("space", &[(0x09, 0x0D), (0x20, 0x20)]),
     ("upper", &[(0x41, 0x5A)]),
-    ("word", &[(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0x5F, 0x5F)]),
+    (
+        "word",
+        &[(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0x5F, 0x5F)],
+    ),
     ("xdigit", &[(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)]),
 ];
 
@@ -671,43 +715,123 @@ const SCRIPTS: &[&str] = &[
     "Zanabazar_Square",
 ];
 
-/// The body of a bracketed class being built: a sequence of Rust class items
-/// (`\x{..}-\x{..}` ranges, `\p{..}`, nested `[^..]`), each of which adds
-/// code points. `empty` stays true while nothing can match.
+/// Blocks holding every character that has a simple case folding (Latin,
+/// Greek, Cyrillic, Armenian, Georgian, Cherokee, Glagolitic, Coptic, Latin
+/// extensions, fullwidth forms, Deseret, Osage, Vithkuqi, Old Hungarian,
+/// Garay, Warang Citi, Medefaidrin, Adlam), generously bounded.
+///
+/// This is only a performance hint: the `regex` crate case-folds a range by
+/// visiting each of its code points (`[\x{0}-\x{10FFFF}]` under `i` costs
+/// milliseconds), but skips ranges holding no foldable character. Ranges are
+/// therefore emitted in two nested classes, the pieces inside these blocks
+/// and the pieces outside; folding distributes over union, so the class
+/// means the same whatever these bounds are.
+const FOLD_BLOCKS: &[(u32, u32)] = &[
+    (0x0000, 0x2DFF),
+    (0xA640, 0xA7FF),
+    (0xAB30, 0xABBF),
+    (0xFB00, 0xFF5A),
+    (0x10400, 0x105FF),
+    (0x10C80, 0x10D8F),
+    (0x118A0, 0x118FF),
+    (0x16E40, 0x16E9F),
+    (0x1E900, 0x1E95F),
+];
+
+/// Estimated case-folding work of a `\p{…}` item (code points visited).
+const UNICODE_ITEM_WORK: u64 = 6_000;
+
+/// The body of a bracketed class being built: code point ranges (split by
+/// [`FOLD_BLOCKS`]) plus items the `regex` crate handles on its own
+/// (`\p{…}`, nested negated classes).
 struct ClassBody {
-    items: String,
-    empty: bool,
+    /// Ranges inside [`FOLD_BLOCKS`].
+    folding: Vec<(u32, u32)>,
+    /// Ranges outside.
+    plain: Vec<(u32, u32)>,
+    /// `\p{…}`, `\P{…}` and `[^…]` items.
+    other: String,
+    /// Estimated code points the `regex` crate visits to case-fold this
+    /// class (meaningful only under `i`).
+    work: u64,
 }
 
 impl ClassBody {
     fn new() -> ClassBody {
         ClassBody {
-            items: String::new(),
-            empty: true,
+            folding: Vec::new(),
+            plain: Vec::new(),
+            other: String::new(),
+            work: 0,
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.folding.is_empty() && self.plain.is_empty() && self.other.is_empty()
     }
 
     /// Adds `lo..=hi`, minus surrogates (they cannot occur in UTF-8 text).
     fn range(&mut self, lo: u32, hi: u32) {
         let hi = hi.min(MAX_CHAR);
         if lo <= 0xD7FF {
-            self.push_range(lo, hi.min(0xD7FF));
+            self.split_range(lo, hi.min(0xD7FF));
         }
         if hi >= 0xE000 {
-            self.push_range(lo.max(0xE000), hi);
+            self.split_range(lo.max(0xE000), hi);
         }
     }
 
-    fn push_range(&mut self, lo: u32, hi: u32) {
-        if lo > hi {
-            return;
+    fn split_range(&mut self, lo: u32, hi: u32) {
+        let mut cur = lo;
+        for &(start, end) in FOLD_BLOCKS {
+            if cur > hi || start > hi {
+                break;
+            }
+            if end < cur {
+                continue;
+            }
+            if start > cur {
+                self.plain.push((cur, start - 1));
+            }
+            let (a, b) = (cur.max(start), hi.min(end));
+            self.folding.push((a, b));
+            self.work += u64::from(b - a) + 1;
+            cur = b + 1;
         }
-        self.empty = false;
-        if lo == hi {
-            self.items.push_str(&format!("\\x{{{lo:X}}}"));
-        } else {
-            self.items.push_str(&format!("\\x{{{lo:X}}}-\\x{{{hi:X}}}"));
+        if cur <= hi {
+            self.plain.push((cur, hi));
         }
+    }
+
+    /// The items, to be put between brackets.
+    fn items(&self) -> String {
+        let parts = [
+            !self.folding.is_empty(),
+            !self.plain.is_empty(),
+            !self.other.is_empty(),
+        ];
+        let nest = parts.iter().filter(|p| **p).count() > 1;
+        let mut out = String::new();
+        for set in [&self.folding, &self.plain] {
+            if set.is_empty() {
+                continue;
+            }
+            if nest {
+                out.push('[');
+            }
+            for &(lo, hi) in set.iter() {
+                if lo == hi {
+                    out.push_str(&format!("\\x{{{lo:X}}}"));
+                } else {
+                    out.push_str(&format!("\\x{{{lo:X}}}-\\x{{{hi:X}}}"));
+                }
+            }
+            if nest {
+                out.push(']');
+            }
+        }
+        out.push_str(&self.other);
+        out
     }
 
     fn ranges(&mut self, ranges: &[(u32, u32)], positive: bool) {
@@ -724,16 +848,17 @@ impl ClassBody {
 
     /// Adds the complement of `inner`.
     fn negated(&mut self, inner: ClassBody) {
-        if inner.empty {
+        if inner.is_empty() {
             self.range(0, MAX_CHAR);
         } else {
-            self.raw(&format!("[^{}]", inner.items));
+            self.other.push_str(&format!("[^{}]", inner.items()));
+            self.work += inner.work;
         }
     }
 
-    fn raw(&mut self, item: &str) {
-        self.empty = false;
-        self.items.push_str(item);
+    fn unicode_item(&mut self, item: &str) {
+        self.other.push_str(item);
+        self.work += UNICODE_ITEM_WORK;
     }
 
     fn unicode(&mut self, group: Group, positive: bool) {
@@ -744,26 +869,28 @@ impl ClassBody {
             Group::Category("Cs") if positive => {}
             Group::Category("Cs") => self.range(0, MAX_CHAR),
             // RE2's C is Cc|Cf|Co|Cs; the regex crate's also has Cn.
-            Group::Category("C") if positive => self.raw(r"\p{gc=Cc}\p{gc=Cf}\p{gc=Co}"),
-            Group::Category("C") => self.raw(r"[^\p{gc=Cc}\p{gc=Cf}\p{gc=Co}]"),
+            Group::Category("C") if positive => {
+                self.unicode_item(r"\p{gc=Cc}\p{gc=Cf}\p{gc=Co}");
+            }
+            Group::Category("C") => self.unicode_item(r"[^\p{gc=Cc}\p{gc=Cf}\p{gc=Co}]"),
             Group::Category(name) => {
                 let p = if positive { 'p' } else { 'P' };
-                self.raw(&format!("\\{p}{{gc={name}}}"));
+                self.unicode_item(&format!("\\{p}{{gc={name}}}"));
             }
             Group::Script(name) => {
                 let p = if positive { 'p' } else { 'P' };
-                self.raw(&format!("\\{p}{{sc={name}}}"));
+                self.unicode_item(&format!("\\{p}{{sc={name}}}"));
             }
         }
     }
 
     /// The class as a Rust atom.
-    fn finish(self, negated: bool) -> String {
-        match (self.empty, negated) {
+    fn finish(&self, negated: bool) -> String {
+        match (self.is_empty(), negated) {
             (true, false) => NEVER.to_string(),
             (true, true) => ANY.to_string(),
-            (false, false) => format!("[{}]", self.items),
-            (false, true) => format!("[^{}]", self.items),
+            (false, false) => format!("[{}]", self.items()),
+            (false, true) => format!("[^{}]", self.items()),
         }
     }
 }
@@ -800,7 +927,8 @@ fn valid_capture_name(name: &str) -> bool {
     }
     static WORDY: OnceLock<Option<regex::Regex>> = OnceLock::new();
     let wordy = WORDY.get_or_init(|| {
-        regex::Regex::new(r"\A[\p{Lu}\p{Ll}\p{Lt}\p{Lm}\p{Lo}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]+\z").ok()
+        regex::Regex::new(r"\A[\p{Lu}\p{Ll}\p{Lt}\p{Lm}\p{Lo}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]+\z")
+            .ok()
     });
     wordy.as_ref().is_some_and(|re| re.is_match(name))
 }
@@ -871,10 +999,14 @@ struct Re2Parser<'s> {
     /// (RE2 rejects `a**`, `a*+`, `a{2}{3}`).
     last_unary: Option<usize>,
     names: HashSet<String>,
+    /// Whether case-insensitive matching is on somewhere.
+    may_fold: bool,
+    /// Estimated case-folding work of all classes (see [`FOLD_BUDGET`]).
+    fold_work: u64,
 }
 
 impl<'s> Re2Parser<'s> {
-    fn new(src: &'s str) -> Re2Parser<'s> {
+    fn new(src: &'s str, case_insensitive: bool) -> Re2Parser<'s> {
         Re2Parser {
             src,
             pos: 0,
@@ -886,6 +1018,8 @@ impl<'s> Re2Parser<'s> {
             last: None,
             last_unary: None,
             names: HashSet::new(),
+            may_fold: case_insensitive,
+            fold_work: 0,
         }
     }
 
@@ -958,6 +1092,11 @@ impl<'s> Re2Parser<'s> {
         if self.frames.len() > 1 {
             return Err(error(Code::MissingParen, self.src));
         }
+        if self.may_fold && self.fold_work > FOLD_BUDGET {
+            return Err("pattern too large - compile failed \
+                 (too many or too wide classes for case-insensitive matching)"
+                .to_string());
+        }
         Ok(self.out)
     }
 
@@ -994,7 +1133,11 @@ impl<'s> Re2Parser<'s> {
 
     /// A repetition operator whose text started at `op_start` (the operator
     /// itself has been consumed); `counted` holds `{min,max}` bounds.
-    fn repeat(&mut self, op_start: usize, counted: Option<(u32, Option<u32>)>) -> Result<(), String> {
+    fn repeat(
+        &mut self,
+        op_start: usize,
+        counted: Option<(u32, Option<u32>)>,
+    ) -> Result<(), String> {
         if self.peek() == Some('?') {
             self.bump(); // non-greedy
         }
@@ -1127,6 +1270,9 @@ impl<'s> Re2Parser<'s> {
             };
             saw_flag = true;
             state[slot] = Some(!negated);
+            if slot == 0 && !negated {
+                self.may_fold = true;
+            }
         }
     }
 
@@ -1185,6 +1331,7 @@ impl<'s> Re2Parser<'s> {
             'p' | 'P' => {
                 let mut body = ClassBody::new();
                 self.unicode_group(&mut body)?;
+                self.fold_work += body.work;
                 let start = self.out.len();
                 self.out.push_str(&body.finish(false));
                 self.atom(start, 1);
@@ -1192,10 +1339,12 @@ impl<'s> Re2Parser<'s> {
             }
             'd' | 'D' | 's' | 'S' | 'w' | 'W' => {
                 self.pos += 2;
+                let (ranges, positive) = perl_ranges(c);
                 let mut body = ClassBody::new();
-                perl_class(&mut body, c);
+                body.ranges(ranges, true);
+                self.fold_work += body.work;
                 let start = self.out.len();
-                self.out.push_str(&body.finish(false));
+                self.out.push_str(&body.finish(!positive));
                 self.atom(start, 1);
                 Ok(())
             }
@@ -1291,7 +1440,10 @@ impl<'s> Re2Parser<'s> {
                 self.pos += end + 1;
                 rest.get(..end).unwrap_or("")
             }
-            Some(c) => self.src.get(self.pos - c.len_utf8()..self.pos).unwrap_or(""),
+            Some(c) => self
+                .src
+                .get(self.pos - c.len_utf8()..self.pos)
+                .unwrap_or(""),
             None => "",
         };
         let (positive, name) = match name.strip_prefix('^') {
@@ -1345,9 +1497,12 @@ impl<'s> Re2Parser<'s> {
                 continue;
             }
             let mut two = rest.chars();
-            if let (Some('\\'), Some(c @ ('d' | 'D' | 's' | 'S' | 'w' | 'W'))) = (two.next(), two.next()) {
+            if let (Some('\\'), Some(c @ ('d' | 'D' | 's' | 'S' | 'w' | 'W'))) =
+                (two.next(), two.next())
+            {
                 self.pos += 2;
-                perl_class(&mut body, c);
+                let (ranges, positive) = perl_ranges(c);
+                body.ranges(ranges, positive);
                 continue;
             }
             // A character or a range.
@@ -1364,6 +1519,7 @@ impl<'s> Re2Parser<'s> {
             }
             body.range(lo, hi);
         }
+        self.fold_work += body.work;
         Ok(body.finish(negated))
     }
 
@@ -1401,14 +1557,15 @@ impl<'s> Re2Parser<'s> {
     }
 }
 
-/// Adds RE2's (ASCII) `\d \D \s \S \w \W` to `body`.
-fn perl_class(body: &mut ClassBody, c: char) {
+/// RE2's (ASCII) `\d \D \s \S \w \W`: the ranges of the positive class
+/// and whether `c` names it (lower case) or its complement.
+fn perl_ranges(c: char) -> (&'static [(u32, u32)], bool) {
     let ranges = match c.to_ascii_lowercase() {
         'd' => DIGIT,
         's' => SPACE,
         _ => WORD,
     };
-    body.ranges(ranges, c.is_ascii_lowercase());
+    (ranges, c.is_ascii_lowercase())
 }
 
 /// RE2's MaybeParseRepetition: `{n}`, `{n,}` or `{n,m}` at the start of
@@ -1604,12 +1761,21 @@ mod tests {
         assert_eq!(engine_err("*a"), "no argument for repetition operator: *");
         assert_eq!(engine_err("a|*"), "no argument for repetition operator: *");
         assert_eq!(engine_err("(*)"), "no argument for repetition operator: *");
-        assert_eq!(engine_err("(?i)+"), "no argument for repetition operator: +");
-        assert_eq!(engine_err("{2}"), "no argument for repetition operator: {2}");
+        assert_eq!(
+            engine_err("(?i)+"),
+            "no argument for repetition operator: +"
+        );
+        assert_eq!(
+            engine_err("{2}"),
+            "no argument for repetition operator: {2}"
+        );
         assert_eq!(engine_err("a{1001}"), "invalid repetition size: {1001}");
         assert_eq!(engine_err("a{2,1}"), "invalid repetition size: {2,1}");
         assert_eq!(engine_err("(a{100}){11}"), "invalid repetition size: {11}");
-        assert_eq!(engine_err("((a{2}){2}|b){251}"), "invalid repetition size: {251}");
+        assert_eq!(
+            engine_err("((a{2}){2}|b){251}"),
+            "invalid repetition size: {251}"
+        );
         assert_eq!(engine_err("a)"), "unexpected ): a)");
         assert_eq!(engine_err("(a"), "missing ): (a");
         assert_eq!(engine_err("[]"), "missing ]: []");
@@ -1618,7 +1784,10 @@ mod tests {
         assert_eq!(engine_err("[a--b]"), "invalid character class range: a--");
         assert_eq!(engine_err(r"[a-\d]"), r"invalid escape sequence: \d");
         assert_eq!(engine_err(r"[\b]"), r"invalid escape sequence: \b");
-        assert_eq!(engine_err("[[:foo:]]"), "invalid character class range: [:foo:]");
+        assert_eq!(
+            engine_err("[[:foo:]]"),
+            "invalid character class range: [:foo:]"
+        );
         assert_eq!(engine_err(r"a\"), "trailing \\");
         assert_eq!(engine_err(r"\Z"), r"invalid escape sequence: \Z");
         assert_eq!(engine_err(r"\e"), r"invalid escape sequence: \e");
@@ -1627,14 +1796,23 @@ mod tests {
         assert_eq!(engine_err(r"\u"), r"invalid escape sequence: \u");
         assert_eq!(engine_err(r"\ug"), r"invalid escape sequence: \u");
         assert_eq!(engine_err(r"\u{}"), r"invalid escape sequence: \x{}");
-        assert_eq!(engine_err(r"\u{110000}"), r"invalid escape sequence: \x{110000");
+        assert_eq!(
+            engine_err(r"\u{110000}"),
+            r"invalid escape sequence: \x{110000"
+        );
         assert_eq!(engine_err(r"\xG1"), r"invalid escape sequence: \xG1");
         assert_eq!(engine_err(r"\x1"), r"invalid escape sequence: \x1");
         assert_eq!(engine_err(r"\E"), r"invalid escape sequence: \E");
         assert_eq!(engine_err(r"[\Q]"), r"invalid escape sequence: \Q");
         assert_eq!(engine_err("(?P<>a)"), "invalid named capture group: (?P<>");
-        assert_eq!(engine_err("(?<a-b>x)"), "invalid named capture group: (?P<a-b>");
-        assert_eq!(engine_err("(?<n>a)(?<n>b)"), "invalid named capture group: (?P<n>");
+        assert_eq!(
+            engine_err("(?<a-b>x)"),
+            "invalid named capture group: (?P<a-b>"
+        );
+        assert_eq!(
+            engine_err("(?<n>a)(?<n>b)"),
+            "invalid named capture group: (?P<n>"
+        );
         assert_eq!(engine_err("(?P<n"), "invalid named capture group: (?P<n");
     }
 
@@ -1779,12 +1957,19 @@ mod tests {
         assert!(matches(r"^\cA$", None, "\u{1}"));
         assert!(matches(r"^\/$", None, "/"));
         assert!(matches(r"^\n\t\r\f\v\a$", None, "\n\t\r\u{c}\u{b}\u{7}"));
-        assert!(matches(r"^\.\*\+\?\(\)\[\]\{\}\|\^\$\\$", None, r".*+?()[]{}|^$\"));
+        assert!(matches(
+            r"^\.\*\+\?\(\)\[\]\{\}\|\^\$\\$",
+            None,
+            r".*+?()[]{}|^$\"
+        ));
         assert!(matches(r"^\_\-\ \#\&\~\<\>$", None, "_- #&~<>"));
         assert!(matches(r"^\Qa.b*\E+$", None, "a.b**"));
         assert!(!matches(r"^\Qa.b\E$", None, "axb"));
         assert!(matches(r"^\Qa.b$", None, "a.b$"));
         assert!(matches(r"^a\Q\E*$", None, "aaa"));
+        // The npm module's `/` -> `\/` rewrite also applies inside \Q...\E.
+        assert!(matches(r"^\Qa/b\E$", None, r"a\/b"));
+        assert!(!matches(r"^\Qa/b\E$", None, "a/b"));
         assert!(matches(r"\Ax\z", None, "x"));
         assert!(!matches(r"\Ax\z", Some("m"), "x\ny"));
         assert!(matches(r"a\Cb", None, "a-b"));
@@ -1864,7 +2049,10 @@ mod tests {
         assert!(matches("^a{01}$", None, "a{01}"));
         assert!(matches("^a{1,2$", None, "a{1,2"));
         assert!(matches("^x{1000000000}$", None, "x{1000000000}"));
-        assert_eq!(engine_err("x{100000000}"), "invalid repetition size: {100000000}");
+        assert_eq!(
+            engine_err("x{100000000}"),
+            "invalid repetition size: {100000000}"
+        );
         assert!(matches("^{}$", None, "{}"));
         assert!(matches("^}$", None, "}"));
         assert!(matches("^]$", None, "]"));
@@ -1885,7 +2073,11 @@ mod tests {
 
     #[test]
     fn groups_and_flags() {
-        assert!(matches("^(?<year>[0-9]{4})-(?P<month>[0-9]{2})$", None, "2024-05"));
+        assert!(matches(
+            "^(?<year>[0-9]{4})-(?P<month>[0-9]{2})$",
+            None,
+            "2024-05"
+        ));
         assert!(matches("^(?<1a>x)$", None, "x"));
         assert!(matches("^(?<név>x)$", None, "x"));
         assert!(matches("^(?<_>x)(?<a_1>y)$", None, "xy"));
@@ -2037,16 +2229,74 @@ mod tests {
         // Nesting beyond the limit is an error, not a stack overflow.
         let deep = format!("{}a{}", "(".repeat(5_000), ")".repeat(5_000));
         assert!(err(&deep, None).contains("nest"));
-        let deep = format!("{}a{}", "(?:".repeat(100_000), ")".repeat(100_000));
-        assert!(Pattern::compile(&deep, None).is_err());
-        let unclosed = "(".repeat(100_000);
+        let deep = format!("{}a{}", "(?:".repeat(5_000), ")".repeat(5_000));
+        assert!(err(&deep, None).contains("nest"));
+        let unclosed = "(".repeat(10_000);
         assert!(err(&unclosed, None).contains("missing )"));
         // Large compiled programs are refused.
         assert!(err(r"\pL{1000}", None).contains("pattern too large"));
         assert!(err(&"\\pL".repeat(10_000), None).contains("pattern too large"));
-        // Within the limits.
-        assert!(matches(&"a".repeat(20_000), None, &"a".repeat(20_000)));
+        assert!(err(r"[\p{L}\p{N}]{1000}", Some("i")).contains("pattern too large"));
+        // Long sources are refused before any work.
+        let long = "a".repeat(MAX_PATTERN_LEN + 1);
+        assert!(err(&long, None).contains("source longer than 32768 bytes"));
+        let at_limit = "a".repeat(MAX_PATTERN_LEN);
+        if let Err(e) = Pattern::compile(&at_limit, None) {
+            assert!(!e.contains("source longer"), "{e}");
+        }
+        // Within the limits. (Matching a haystack of many `a` against this
+        // would be slow: the cost of a search is bounded by the size of the
+        // program times the length of the haystack, see the module docs.)
+        let long = re(&"a".repeat(20_000), None);
+        assert!(!long.is_match("bbb"));
         assert!(matches(r"^[a-z]{1000}$", Some("i"), &"Q".repeat(1000)));
+    }
+
+    #[test]
+    fn case_folding_work_is_bounded() {
+        let wide = r"[\0-\x{10FFFF}]".repeat(250);
+        assert!(Pattern::compile(&wide, None).is_ok());
+        let e = err(&wide, Some("i"));
+        assert!(e.contains("case-insensitive"), "{e}");
+        let e = err(&format!("a(?i:b){wide}"), None);
+        assert!(e.contains("case-insensitive"), "{e}");
+        // (?-i) does not turn folding on.
+        assert!(Pattern::compile(&format!("(?-i){wide}"), None).is_ok());
+        let letters = format!("[{}]", r"\pL".repeat(600));
+        assert!(err(&letters, Some("i")).contains("case-insensitive"));
+        // Ordinary classes cost next to nothing.
+        let ordinary = r"[^\x22][a-z]\w\W[\s\S][[:alpha:]]\D".repeat(100);
+        assert!(Pattern::compile(&ordinary, Some("i")).is_ok());
+    }
+
+    #[test]
+    fn case_folding_across_split_ranges() {
+        // Ranges are emitted in pieces; folding must see all of them.
+        assert!(matches(
+            r"^[\x{0}-\x{10FFFF}]+$",
+            Some("i"),
+            "aK\u{212a}\u{10ffff}\n"
+        ));
+        assert!(matches(r"^[\x{212A}]$", Some("i"), "k"));
+        assert!(matches(
+            r"^[\x{2000}-\x{1E943}]+$",
+            Some("i"),
+            "kK\u{1e922}"
+        ));
+        assert!(!matches(r"[\x{2000}-\x{1E943}]", Some("i"), "a"));
+        assert!(matches(r"^[\x{10400}]$", Some("i"), "\u{10428}"));
+        assert!(matches(r"^[\x{1E900}-\x{1E921}]$", Some("i"), "\u{1e922}"));
+        assert!(matches(r"^[x\x{1E900}\p{Greek}]$", Some("i"), "\u{1e922}"));
+        assert!(matches(r"^[x\x{1E900}\p{Greek}]$", Some("i"), "X"));
+        // Complement of the folded class, as in RE2: K and ſ fold into
+        // ASCII k and s, so those are excluded too.
+        assert!(matches(r"^[^\x{80}-\x{10FFFF}]$", Some("i"), "a"));
+        assert!(!matches(r"^[^\x{80}-\x{10FFFF}]$", Some("i"), "k"));
+        assert!(!matches(r"^[^\x{80}-\x{10FFFF}]$", Some("i"), "S"));
+        assert!(matches(r"^[^\x{80}-\x{10FFFF}]$", None, "k"));
+        assert!(matches(r"^[\W\x{212A}]$", Some("i"), "k"));
+        assert!(!matches(r"^[^\W\x{212A}]$", Some("i"), "k"));
+        assert!(matches(r"^[^\W\x{212A}]$", Some("i"), "a"));
     }
 
     mod props {
@@ -2056,11 +2306,11 @@ mod tests {
         /// Strings dense in regexp syntax.
         fn pattern() -> impl Strategy<Value = String> {
             let atoms = prop::sample::select(vec![
-                "(", ")", "(?", "(?:", "(?i)", "(?P<", "(?<", ">", "[", "]", "[^", "[:", ":]",
-                "^", "$", ".", "|", "*", "+", "?", "{", "}", ",", "-", "=", "!", "<", "\\",
-                "\\d", "\\w", "\\s", "\\b", "\\B", "\\p", "\\P", "{L}", "{Greek}", "{^", "\\x",
-                "\\u", "\\c", "\\Q", "\\E", "\\0", "\\1", "\\7", "a", "b", "Z", "é", "😀", "0",
-                "1", "9", "F", "/", "\n", " ", "alpha", "\\uD800", "1000",
+                "(", ")", "(?", "(?:", "(?i)", "(?P<", "(?<", ">", "[", "]", "[^", "[:", ":]", "^",
+                "$", ".", "|", "*", "+", "?", "{", "}", ",", "-", "=", "!", "<", "\\", "\\d",
+                "\\w", "\\s", "\\b", "\\B", "\\p", "\\P", "{L}", "{Greek}", "{^", "\\x", "\\u",
+                "\\c", "\\Q", "\\E", "\\0", "\\1", "\\7", "a", "b", "Z", "é", "😀", "0", "1", "9",
+                "F", "/", "\n", " ", "alpha", "\\uD800", "1000",
             ]);
             prop::collection::vec(atoms, 0..24).prop_map(|v| v.concat())
         }

@@ -23,72 +23,248 @@ fn error(filter: Value) -> FilterError {
 #[test]
 fn errors_name_the_offending_path() {
     let cases = [
-        (json!({"and": [{"equals": {"a": 1}}, {"range": {"age": {"gt": "x"}}}]}), "and[1].range.age.gt", "must be a number"),
+        (
+            json!({"and": [{"equals": {"a": 1}}, {"range": {"age": {"gt": "x"}}}]}),
+            "and[1].range.age.gt",
+            "must be a number",
+        ),
         (json!({"foo": {"a": 1}}), "foo", "unknown keyword"),
-        (json!({"equals": {"a": 1}, "exists": "b"}), "", "Filters must have one keyword only"),
-        (json!({"equals": {"a": [1]}}), "equals.a", "must either be a string, a number, a boolean, or null"),
-        (json!({"equals": {"a": 1, "b": 2}}), "equals", "expected object to have exactly 1 property, got 2"),
-        (json!({"in": {"a": ["x", 1]}}), "in.a", "must hold only values of type \"string\""),
+        (
+            json!({"equals": {"a": 1}, "exists": "b"}),
+            "",
+            "Filters must have one keyword only",
+        ),
+        (
+            json!({"equals": {"a": [1]}}),
+            "equals.a",
+            "must either be a string, a number, a boolean, or null",
+        ),
+        (
+            json!({"equals": {"a": 1, "b": 2}}),
+            "equals",
+            "expected object to have exactly 1 property, got 2",
+        ),
+        (
+            json!({"in": {"a": ["x", 1]}}),
+            "in.a",
+            "must hold only values of type \"string\"",
+        ),
         (json!({"in": {"a": []}}), "in.a", "cannot be empty"),
-        (json!({"ids": {"value": ["x"]}}), "ids", "the property \"values\" is missing"),
-        (json!({"exists": ""}), "exists", "cannot test empty field name"),
-        (json!({"exists": {"field": 3}}), "exists.field", "must be a string"),
-        (json!({"exists": "tags['red']"}), "exists", "contains an invalid array value"),
-        (json!({"range": {"a": {"gt": 1, "gte": 2}}}), "range.a", "only 1 lower boundary allowed"),
-        (json!({"range": {"a": {"gt": 5, "lt": 5}}}), "range.a", "lower boundary must be strictly inferior"),
-        (json!({"range": {"a": {"between": 5}}}), "range.a", "\"between\" is not an allowed attribute"),
-        (json!({"regexp": {"a": "(?=x)"}}), "regexp.a", "cannot parse regexp expression"),
-        (json!({"regexp": {"a": 5}}), "regexp.a", "must be either a string or a non-empty object"),
-        (json!({"or": [{"equals": {"a": 1}}, {}]}), "or", "can only contain non-empty objects"),
+        (
+            json!({"ids": {"value": ["x"]}}),
+            "ids",
+            "the property \"values\" is missing",
+        ),
+        (
+            json!({"exists": ""}),
+            "exists",
+            "cannot test empty field name",
+        ),
+        (
+            json!({"exists": {"field": 3}}),
+            "exists.field",
+            "must be a string",
+        ),
+        (
+            json!({"exists": "tags['red']"}),
+            "exists",
+            "contains an invalid array value",
+        ),
+        (
+            json!({"range": {"a": {"gt": 1, "gte": 2}}}),
+            "range.a",
+            "only 1 lower boundary allowed",
+        ),
+        (
+            json!({"range": {"a": {"gt": 5, "lt": 5}}}),
+            "range.a",
+            "lower boundary must be strictly inferior",
+        ),
+        (
+            json!({"range": {"a": {"between": 5}}}),
+            "range.a",
+            "\"between\" is not an allowed attribute",
+        ),
+        (
+            json!({"regexp": {"a": "(?=x)"}}),
+            "regexp.a",
+            "cannot parse regexp expression",
+        ),
+        (
+            json!({"regexp": {"a": 5}}),
+            "regexp.a",
+            "must be either a string or a non-empty object",
+        ),
+        (
+            json!({"or": [{"equals": {"a": 1}}, {}]}),
+            "or",
+            "can only contain non-empty objects",
+        ),
         (json!({"or": []}), "or", "cannot be empty"),
-        (json!({"not": {"equals": {"a": 1}, "exists": "a"}}), "not", "expected object to have exactly 1 property, got 2"),
-        (json!({"bool": {"must": [{"equals": {"a": 1}}], "filter": []}}), "bool", "\"filter\" is not an allowed attribute"),
-        (json!({"bool": {"should": [{"nope": 1}]}}), "bool.should[0].nope", "unknown keyword"),
-        (json!({"select": {"field": "a", "index": 1.5, "query": {"exists": "value"}}}), "select.index", "cannot have decimals"),
-        (json!({"select": {"field": "a", "index": 0, "query": {"range": {"value": {}}}}}), "select.query.range.value", "must be a non-empty object"),
-        (json!({"not": {"select": {"field": "a", "index": 0, "query": {"exists": "value"}}}}), "not.select", "cannot be negated"),
-        (json!({"bool": {"must_not": [{"nothing": 1}]}}), "bool.must_not[0].nothing", "cannot be negated"),
-        (json!({"geoDistance": {"loc": [0, 0], "distance": 5}}), "geoDistance.distance", "must be a string"),
-        (json!({"geoDistance": {"loc": [0, 0], "distance": "1000"}}), "geoDistance.distance", "unable to parse distance value \"1000\""),
-        (json!({"geoDistance": {"loc": [0, 0], "distance": "x5 m"}}), "geoDistance.distance", "unable to parse distance value"),
-        (json!({"geoDistance": {"loc": "nowhere!", "distance": "5m"}}), "geoDistance.loc", "unrecognized point format"),
-        (json!({"geoDistance": {"loc": [95, 0], "distance": "5m"}}), "geoDistance.loc", "latitude"),
-        (json!({"geoDistance": {"loc": {"latLon": null}, "distance": "5m"}}), "geoDistance.loc", "unrecognized point format"),
-        (json!({"geoDistanceRange": {"loc": [0, 0], "from": "2km", "to": "1km"}}), "geoDistanceRange", "inner radius must be smaller than outer radius"),
-        (json!({"geoPolygon": {"loc": {"points": [[0, 0], [1, 1]]}}}), "geoPolygon.loc.points", "at least 3 points"),
-        (json!({"geoPolygon": {"loc": {"points": [[0, 0], [1, 1], "x"]}}}), "geoPolygon.loc.points", "unrecognized point format \"\"x\"\""),
-        (json!({"geoBoundingBox": {"loc": {"top": 1, "left": 0, "bottom": 2, "right": 1}}}), "geoBoundingBox.loc", "min_lat argument cannot be greater or equal max_lat"),
+        (
+            json!({"not": {"equals": {"a": 1}, "exists": "a"}}),
+            "not",
+            "expected object to have exactly 1 property, got 2",
+        ),
+        (
+            json!({"bool": {"must": [{"equals": {"a": 1}}], "filter": []}}),
+            "bool",
+            "\"filter\" is not an allowed attribute",
+        ),
+        (
+            json!({"bool": {"should": [{"nope": 1}]}}),
+            "bool.should[0].nope",
+            "unknown keyword",
+        ),
+        (
+            json!({"select": {"field": "a", "index": 1.5, "query": {"exists": "value"}}}),
+            "select.index",
+            "cannot have decimals",
+        ),
+        (
+            json!({"select": {"field": "a", "index": 0, "query": {"range": {"value": {}}}}}),
+            "select.query.range.value",
+            "must be a non-empty object",
+        ),
+        (
+            json!({"not": {"select": {"field": "a", "index": 0, "query": {"exists": "value"}}}}),
+            "not.select",
+            "cannot be negated",
+        ),
+        (
+            json!({"bool": {"must_not": [{"nothing": 1}]}}),
+            "bool.must_not[0].nothing",
+            "cannot be negated",
+        ),
+        (
+            json!({"geoDistance": {"loc": [0, 0], "distance": 5}}),
+            "geoDistance.distance",
+            "must be a string",
+        ),
+        (
+            json!({"geoDistance": {"loc": [0, 0], "distance": "1000"}}),
+            "geoDistance.distance",
+            "unable to parse distance value \"1000\"",
+        ),
+        (
+            json!({"geoDistance": {"loc": [0, 0], "distance": "x5 m"}}),
+            "geoDistance.distance",
+            "unable to parse distance value",
+        ),
+        (
+            json!({"geoDistance": {"loc": "nowhere!", "distance": "5m"}}),
+            "geoDistance.loc",
+            "unrecognized point format",
+        ),
+        (
+            json!({"geoDistance": {"loc": [95, 0], "distance": "5m"}}),
+            "geoDistance.loc",
+            "latitude",
+        ),
+        (
+            json!({"geoDistance": {"loc": {"latLon": null}, "distance": "5m"}}),
+            "geoDistance.loc",
+            "unrecognized point format",
+        ),
+        (
+            json!({"geoDistanceRange": {"loc": [0, 0], "from": "2km", "to": "1km"}}),
+            "geoDistanceRange",
+            "inner radius must be smaller than outer radius",
+        ),
+        (
+            json!({"geoPolygon": {"loc": {"points": [[0, 0], [1, 1]]}}}),
+            "geoPolygon.loc.points",
+            "at least 3 points",
+        ),
+        (
+            json!({"geoPolygon": {"loc": {"points": [[0, 0], [1, 1], "x"]}}}),
+            "geoPolygon.loc.points",
+            "unrecognized point format \"\"x\"\"",
+        ),
+        (
+            json!({"geoBoundingBox": {"loc": {"top": 1, "left": 0, "bottom": 2, "right": 1}}}),
+            "geoBoundingBox.loc",
+            "min_lat argument cannot be greater or equal max_lat",
+        ),
         (json!({"match": {}}), "match", "must be a non-empty object"),
         (json!("abc"), "", "must be JSON objects"),
     ];
     for (filter, path, message) in cases {
         let e = error(filter.clone());
         assert_eq!(e.path, path, "{filter}: {e}");
-        assert!(e.message.contains(message), "{filter}: {e} (wanted {message:?})");
+        assert!(
+            e.message.contains(message),
+            "{filter}: {e} (wanted {message:?})"
+        );
     }
 }
 
 #[test]
 fn equal_meaning_equal_id() {
     let same = [
-        (json!({"equals": {"a": 1}}), json!({"and": [{"equals": {"a": 1}}]})),
-        (json!({"equals": {"a": 1}}), json!({"not": {"not": {"equals": {"a": 1.0}}}})),
+        (
+            json!({"equals": {"a": 1}}),
+            json!({"and": [{"equals": {"a": 1}}]}),
+        ),
+        (
+            json!({"equals": {"a": 1}}),
+            json!({"not": {"not": {"equals": {"a": 1.0}}}}),
+        ),
         (json!({"in": {"a": ["x"]}}), json!({"equals": {"a": "x"}})),
-        (json!({"in": {"a": ["x", "y"]}}), json!({"in": {"a": ["y", "x", "y"]}})),
-        (json!({"ids": {"values": ["1", "2"]}}), json!({"in": {"_id": ["2", "1"]}})),
+        (
+            json!({"in": {"a": ["x", "y"]}}),
+            json!({"in": {"a": ["y", "x", "y"]}}),
+        ),
+        (
+            json!({"ids": {"values": ["1", "2"]}}),
+            json!({"in": {"_id": ["2", "1"]}}),
+        ),
         (json!({"exists": "a"}), json!({"exists": {"field": "a"}})),
         (json!({"missing": "a"}), json!({"not": {"exists": "a"}})),
-        (json!({"regexp": {"a": "x"}}), json!({"regexp": {"a": {"value": "x", "flags": ""}}})),
-        (json!({"regexp": {"a": {"value": "x", "flags": "mi"}}}), json!({"regexp": {"a": {"value": "x", "flags": "iim"}}})),
-        (json!({"range": {"a": {"gte": 1, "lt": 2}}}), json!({"range": {"a": {"lt": 2, "gte": 1}}})),
-        (json!({"geoDistance": {"p": [43.6, 3.9], "distance": "1km"}}), json!({"geoDistance": {"distance": "1000 meters", "p": {"lat": 43.6, "lon": 3.9}}})),
-        (json!({"and": [{"equals": {"b": 1}}, {"equals": {"a": 1}}]}), json!({"and": [{"equals": {"a": 1}}, {"equals": {"b": 1}}]})),
-        (json!({"or": [{"equals": {"a": 1}}, {"equals": {"a": 1}}]}), json!({"equals": {"a": 1}})),
-        (json!({"or": [{"equals": {"a": 1}}, {"and": [{"equals": {"a": 1}}, {"exists": "b"}]}]}), json!({"equals": {"a": 1}})),
-        (json!({"bool": {"should_not": [{"equals": {"a": 1}}, {"exists": "b"}]}}), json!({"or": [{"not": {"equals": {"a": 1}}}, {"missing": "b"}]})),
-        (json!({"match": {"a": {"x": 1, "y": [2, 3]}}}), json!({"match": {"a": {"y": [3, 2], "x": 1}}})),
-        (json!({"and": [{"equals": {"a": 1}}, {"equals": {"a": 2}}]}), json!({"nothing": true})),
-        (json!({"and": [{"exists": "x"}, {"missing": "x"}]}), json!({"nothing": null})),
+        (
+            json!({"regexp": {"a": "x"}}),
+            json!({"regexp": {"a": {"value": "x", "flags": ""}}}),
+        ),
+        (
+            json!({"regexp": {"a": {"value": "x", "flags": "mi"}}}),
+            json!({"regexp": {"a": {"value": "x", "flags": "iim"}}}),
+        ),
+        (
+            json!({"range": {"a": {"gte": 1, "lt": 2}}}),
+            json!({"range": {"a": {"lt": 2, "gte": 1}}}),
+        ),
+        (
+            json!({"geoDistance": {"p": [43.6, 3.9], "distance": "1km"}}),
+            json!({"geoDistance": {"distance": "1000 meters", "p": {"lat": 43.6, "lon": 3.9}}}),
+        ),
+        (
+            json!({"and": [{"equals": {"b": 1}}, {"equals": {"a": 1}}]}),
+            json!({"and": [{"equals": {"a": 1}}, {"equals": {"b": 1}}]}),
+        ),
+        (
+            json!({"or": [{"equals": {"a": 1}}, {"equals": {"a": 1}}]}),
+            json!({"equals": {"a": 1}}),
+        ),
+        (
+            json!({"or": [{"equals": {"a": 1}}, {"and": [{"equals": {"a": 1}}, {"exists": "b"}]}]}),
+            json!({"equals": {"a": 1}}),
+        ),
+        (
+            json!({"bool": {"should_not": [{"equals": {"a": 1}}, {"exists": "b"}]}}),
+            json!({"or": [{"not": {"equals": {"a": 1}}}, {"missing": "b"}]}),
+        ),
+        (
+            json!({"match": {"a": {"x": 1, "y": [2, 3]}}}),
+            json!({"match": {"a": {"y": [3, 2], "x": 1}}}),
+        ),
+        (
+            json!({"and": [{"equals": {"a": 1}}, {"equals": {"a": 2}}]}),
+            json!({"nothing": true}),
+        ),
+        (
+            json!({"and": [{"exists": "x"}, {"missing": "x"}]}),
+            json!({"nothing": null}),
+        ),
         (json!({}), json!(null)),
     ];
     for (a, b) in same {
@@ -97,8 +273,14 @@ fn equal_meaning_equal_id() {
     let different = [
         (json!({"equals": {"a": 1}}), json!({"equals": {"a": "1"}})),
         (json!({"exists": "a"}), json!({"exists": "a[1]"})),
-        (json!({"range": {"a": {"gt": 1}}}), json!({"range": {"a": {"gte": 1}}})),
-        (json!({"and": [{"not": {"equals": {"age": "42"}}}, {"equals": {"age": 42}}]}), json!({"nothing": 1})),
+        (
+            json!({"range": {"a": {"gt": 1}}}),
+            json!({"range": {"a": {"gte": 1}}}),
+        ),
+        (
+            json!({"and": [{"not": {"equals": {"age": "42"}}}, {"equals": {"age": 42}}]}),
+            json!({"nothing": 1}),
+        ),
         (json!({}), json!({"nothing": 1})),
     ];
     for (a, b) in different {
@@ -116,7 +298,11 @@ fn ids_are_stable_hex() {
         r#"[[{"equals":{"a":1},"not":false}]]"#
     );
     assert_eq!(n.id.to_hex().len(), 64);
-    assert!(n.id.to_hex().bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(n
+        .id
+        .to_hex()
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     assert_eq!(
         n.id.to_hex(),
         herald_filters::FilterId::of_bytes(br#"[[{"equals":{"a":1},"not":false}]]"#).to_hex()
@@ -125,7 +311,9 @@ fn ids_are_stable_hex() {
 
 fn or_pairs(k: usize) -> Value {
     let groups: Vec<Value> = (0..k)
-        .map(|i| json!({"or": [{"equals": {format!("a{i}"): 1}}, {"equals": {format!("b{i}"): 1}}]}))
+        .map(
+            |i| json!({"or": [{"equals": {format!("a{i}"): 1}}, {"equals": {format!("b{i}"): 1}}]}),
+        )
         .collect();
     json!({"and": groups})
 }
@@ -143,14 +331,21 @@ fn limit_is_checked_before_expansion() {
     // and of 5 or-pairs: 32 x 5 = 160 > 100.
     assert!(error(or_pairs(5)).message.contains("Filter too complex"));
     // The limit is configurable.
-    let options = Options { max_conditions: 200, ..Options::default() };
+    let options = Options {
+        max_conditions: 200,
+        ..Options::default()
+    };
     assert!(normalize(&or_pairs(5), &options).is_ok());
     // 101 `in` values: refused while reading.
     let values: Vec<String> = (0..101).map(|i| i.to_string()).collect();
-    assert!(error(json!({"in": {"a": values}})).message.contains("Filter too complex"));
+    assert!(error(json!({"in": {"a": values}}))
+        .message
+        .contains("Filter too complex"));
     let huge: Vec<String> = (0..1_000_000).map(|i| i.to_string()).collect();
     let start = Instant::now();
-    assert!(error(json!({"in": {"a": huge}})).message.contains("Filter too complex"));
+    assert!(error(json!({"in": {"a": huge}}))
+        .message
+        .contains("Filter too complex"));
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
@@ -171,7 +366,8 @@ fn deep_nesting_is_an_error_not_a_crash() {
             for _ in 0..10_000 {
                 deep_match = json!([deep_match]);
             }
-            let e = normalize(&json!({"match": {"a": deep_match}}), &Options::default()).unwrap_err();
+            let e =
+                normalize(&json!({"match": {"a": deep_match}}), &Options::default()).unwrap_err();
             assert!(e.message.contains("nested too deeply"), "{e}");
         })
         .unwrap()
@@ -191,7 +387,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         "[a-z0-9\\[\\]\"., ]{0,12}".prop_map(Value::String),
     ];
     leaf.prop_recursive(6, 64, 6, |inner| {
@@ -206,12 +404,51 @@ fn arb_json() -> impl Strategy<Value = Value> {
 fn arb_key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "and", "or", "not", "bool", "must", "must_not", "should", "should_not", "equals",
-            "exists", "missing", "range", "gt", "gte", "lt", "lte", "in", "ids", "values",
-            "regexp", "value", "flags", "match", "select", "field", "index", "query", "nothing",
-            "geoBoundingBox", "geoDistance", "geoDistanceRange", "geoPolygon", "points",
-            "distance", "from", "to", "top", "left", "bottom", "right", "lat", "lon", "latLon",
-            "a", "b.c",
+            "and",
+            "or",
+            "not",
+            "bool",
+            "must",
+            "must_not",
+            "should",
+            "should_not",
+            "equals",
+            "exists",
+            "missing",
+            "range",
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+            "in",
+            "ids",
+            "values",
+            "regexp",
+            "value",
+            "flags",
+            "match",
+            "select",
+            "field",
+            "index",
+            "query",
+            "nothing",
+            "geoBoundingBox",
+            "geoDistance",
+            "geoDistanceRange",
+            "geoPolygon",
+            "points",
+            "distance",
+            "from",
+            "to",
+            "top",
+            "left",
+            "bottom",
+            "right",
+            "lat",
+            "lon",
+            "latLon",
+            "a",
+            "b.c",
         ])
         .prop_map(str::to_string),
         "[a-z]{1,3}",

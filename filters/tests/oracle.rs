@@ -119,9 +119,8 @@ fn identity_follows_meaning() {
             .map(|f| normalize(f, &options).expect("valid").id.to_hex())
             .collect();
         // Koncorde's id for "pruned entirely" is not an equivalence class for Herald.
-        let pruned = |i: usize| {
-            normalized[i]["normalized"] == serde_json::json!([[{"nothing": true}]])
-        };
+        let pruned =
+            |i: usize| normalized[i]["normalized"] == serde_json::json!([[{"nothing": true}]]);
         let mut groups_checked = 0;
         for group in jsonl(&dir.join("same.jsonl")) {
             let group: Vec<usize> = indexes(&group).into_iter().collect();
@@ -131,7 +130,8 @@ fn identity_follows_meaning() {
             groups_checked += 1;
             for &i in &group[1..] {
                 assert_eq!(
-                    ids[group[0]], ids[i],
+                    ids[group[0]],
+                    ids[i],
                     "{}: filters {} and {i} should share an id:\n{}\n{}",
                     dir.display(),
                     group[0],
@@ -178,7 +178,10 @@ fn rejections_follow_intended() {
                 ),
                 Some("accept") => {
                     let n = result.unwrap_or_else(|e| {
-                        panic!("invalid line {i} should be accepted, got {e}: {}", case["filter"])
+                        panic!(
+                            "invalid line {i} should be accepted, got {e}: {}",
+                            case["filter"]
+                        )
                     });
                     let got: BTreeSet<usize> = flats
                         .iter()

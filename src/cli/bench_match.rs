@@ -14,7 +14,9 @@ use herald_filters::{normalize, FilterId, Options};
 use serde_json::{json, Value};
 
 pub fn run(filters: &Path, docs: &Path, seconds: f64, options: &Options) -> io::Result<ExitCode> {
-    let filter_lines: Vec<String> = super::open_lines(filters)?.lines().collect::<Result<_, _>>()?;
+    let filter_lines: Vec<String> = super::open_lines(filters)?
+        .lines()
+        .collect::<Result<_, _>>()?;
     let documents: Vec<Value> = super::open_lines(docs)?
         .lines()
         .map(|l| {
@@ -44,6 +46,11 @@ pub fn run(filters: &Path, docs: &Path, seconds: f64, options: &Options) -> io::
         }
     }
     let register_s = start.elapsed().as_secs_f64();
+    if std::env::var_os("HERALD_BENCH_VERBOSE").is_some() {
+        if let Some(summary) = engine.summary(&collection) {
+            eprintln!("{summary}");
+        }
+    }
     let rss_mb = rss_mb();
 
     let budget = Duration::from_secs_f64(seconds.max(0.01));
@@ -57,7 +64,7 @@ pub fn run(filters: &Path, docs: &Path, seconds: f64, options: &Options) -> io::
             engine.test(&collection, doc, &mut out);
             matched_total += out.len() as u64;
             done += 1;
-            if done % 64 == 0 && start.elapsed() >= budget {
+            if done.is_multiple_of(64) && start.elapsed() >= budget {
                 break 'outer;
             }
         }
@@ -93,9 +100,11 @@ pub fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }

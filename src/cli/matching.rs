@@ -44,7 +44,11 @@ pub fn run(filters: &Path, docs: &Path, options: &Options) -> io::Result<ExitCod
                     docs.display(),
                     number + 1
                 );
-                writeln!(out, "{}", serde_json::json!({ "error": format!("invalid JSON: {e}") }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "error": format!("invalid JSON: {e}") })
+                )?;
                 continue;
             }
         };

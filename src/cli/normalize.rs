@@ -27,7 +27,11 @@ pub fn run(filters: &Path, options: &Options) -> io::Result<ExitCode> {
                 )?;
             }
             Err((path, message)) => {
-                writeln!(out, "{}", json!({"error": {"path": path, "message": message}}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"error": {"path": path, "message": message}})
+                )?;
             }
         }
     }

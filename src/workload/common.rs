@@ -332,17 +332,6 @@ fn canon(f: &Value) -> Value {
     }
 }
 
-/// Great-circle distance in kilometres (haversine on a 6371 km sphere). Only
-/// used by tests and to keep generated shapes apart; not Koncorde's geometry.
-#[cfg(test)]
-pub(crate) fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6371.0 * a.sqrt().min(1.0).asin()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,12 +40,8 @@
 //! and `<dir>/koncorde-<keyword>-10k/`.
 
 mod common;
-#[cfg(test)]
-mod diag;
 mod heavy;
 mod koncorde;
-#[cfg(test)]
-mod naive;
 mod realistic;
 
 use std::io::Write;
@@ -108,6 +104,30 @@ pub fn write_jsonl(workload: &Workload, dir: &Path) -> std::io::Result<()> {
     write_lines(&workload.docs, &dir.join("docs.jsonl"))
 }
 
+/// For each document, how many filters of the workload it matches (measured with Herald's
+/// matcher; identical filters count once). Used by tests to check selectivity.
+#[cfg(test)]
+pub(crate) fn matches_per_doc(workload: &Workload) -> Vec<usize> {
+    use herald_filters::engine::{CollectionName, Engine};
+    let engine = Engine::new();
+    let collection = CollectionName::new("workload", "test");
+    for filter in &workload.filters {
+        if let Ok(n) = herald_filters::normalize(filter, &herald_filters::Options::default()) {
+            engine.register(&collection, n.id, &n.canonical);
+        }
+    }
+    let mut out = Vec::new();
+    workload
+        .docs
+        .iter()
+        .map(|d| {
+            out.clear();
+            engine.test(&collection, d, &mut out);
+            out.len()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +176,7 @@ mod tests {
                     return Err("empty and/or".into());
                 }
                 for c in a {
-                    if c.as_object().map_or(true, |o| o.is_empty()) {
+                    if c.as_object().is_none_or(|o| o.is_empty()) {
                         return Err(format!("bad and/or child in {f}"));
                     }
                     check(c, conditions)?;

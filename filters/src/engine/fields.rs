@@ -82,13 +82,14 @@ impl FieldTable {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.by_path.is_empty()
-    }
-
     /// Walks a document and reports `(field, value)` for every registered path present, in
     /// walk order (a later report of the same field overrides an earlier one).
-    pub fn walk<'d>(&self, doc: &'d Value, buf: &mut String, report: &mut impl FnMut(FieldId, &'d Value)) {
+    pub fn walk<'d>(
+        &self,
+        doc: &'d Value,
+        buf: &mut String,
+        report: &mut impl FnMut(FieldId, &'d Value),
+    ) {
         if self.by_path.is_empty() {
             return;
         }
@@ -98,21 +99,13 @@ impl FieldTable {
         }
     }
 
-    /// Walks `{ name: value }` (the wrapping `select` applies to array elements).
-    pub fn walk_wrapped<'d>(&self, name: &str, value: &'d Value, buf: &mut String, report: &mut impl FnMut(FieldId, &'d Value)) {
-        buf.clear();
-        buf.push_str(name);
-        if let Some(&id) = self.by_path.get(name) {
-            report(id, value);
-        }
-        if let Value::Object(map) = value {
-            if self.prefixes.contains_key(name) {
-                self.walk_object(map, buf, 1, report);
-            }
-        }
-    }
-
-    fn walk_object<'d>(&self, map: &'d Map<String, Value>, buf: &mut String, depth: usize, report: &mut impl FnMut(FieldId, &'d Value)) {
+    fn walk_object<'d>(
+        &self,
+        map: &'d Map<String, Value>,
+        buf: &mut String,
+        depth: usize,
+        report: &mut impl FnMut(FieldId, &'d Value),
+    ) {
         if depth >= MAX_FLATTEN_DEPTH {
             return;
         }

@@ -8,31 +8,42 @@
 //!
 //! # Anchors: candidates, then verification
 //!
-//! Each subfilter is indexed under **one** of its positive literals, its *anchor*: the one
+//! Each subfilter is reached through **one** of its positive literals, its *anchor*: the one
 //! least likely to hold for a random document (an `equals` on a field with many distinct
-//! values beats `status: "active"`, a small geo shape beats a regexp). Matching a document
-//! probes the per-field indexes of the fields present in it; every anchor that holds yields the
-//! subfilters anchored on it as *candidates*, and only those candidates have their other
-//! literals checked. Work per document is thus proportional to the document and to the
-//! candidates, not to the number of filters, and a condition shared by thousands of subfilters
-//! costs nothing unless it is some subfilter's anchor. Plain condition counting (Koncorde)
-//! instead touches every subfilter of every condition that holds.
+//! values beats `status: "active"`, a small geo circle beats a wide price range, anything beats
+//! a regexp). Matching a document probes the per-field indexes of the fields present in it;
+//! every anchor that holds yields the subfilters anchored on it as *candidates*, and only those
+//! have their other literals checked. Work per document is thus proportional to the document
+//! and to the candidates, not to the number of filters: a condition shared by thousands of
+//! subfilters costs nothing unless it is their anchor. Plain condition counting (Koncorde)
+//! touches every subfilter of every condition that holds.
 //!
-//! Subfilters without a positive literal (only negations, or the empty filter) have no anchor:
-//! they are candidates for every document (they match most documents anyway, so the answer
-//! dominates the cost).
+//! # The anchor tree
+//!
+//! When many subfilters share their best anchor (`category: "books"` with a thousand
+//! different price ranges), the bucket of that anchor becomes a node of its own
+//! ([`NEST_AT`]): its members are indexed again on their next best literal, and so on, a few
+//! levels deep ([`MAX_NEST`]). A document reaches the nested node only when the anchor holds,
+//! and then pays for the second-level probe instead of a thousand verifications. This is the
+//! decision-tree idea of Quamina and of most production pub/sub matchers, built lazily where
+//! the workload needs it.
+//!
+//! Subfilters without a positive literal left to anchor on (only negations, or the empty
+//! filter) sit in the `always` list of their node: candidates whenever the node is reached
+//! (at the root: for every document; they match most documents anyway, so the answer dominates
+//! the cost).
 //!
 //! Anchor choice uses statistics that drift as filters arrive (how many distinct `equals`
-//! values a field has); each registration therefore also re-examines the anchors of a few
-//! subfilters in round-robin ([`REANCHOR_PER_WRITE`]), which keeps every anchor close to the
-//! best choice without ever pausing for a full rebuild.
+//! values a field has, the spread of range bounds); each registration therefore also
+//! re-examines the root anchors of a few subfilters in round-robin ([`REANCHOR_PER_WRITE`]),
+//! which keeps anchors close to the best choice without ever pausing for a rebuild.
 //!
-//! # Per-field indexes
+//! # Per-field indexes (one set per node)
 //!
 //! `equals` anchors: a scalar map, looked up with the document's value. `exists`: a slot.
 //! Array values of `exists f[v]`: a scalar map probed with each element. `range`: a stabbing
 //! structure ([`RangeIndex`]). Geo anchors: an R-tree of conservative envelopes, then the exact
-//! test. `regexp` and `select` anchors: evaluated when the field is present.
+//! test. `regexp`, `select` and `match` anchors: evaluated when the node is reached.
 //!
 //! # Scratch
 //!
@@ -49,7 +60,7 @@ use super::fields::{FieldId, FieldTable};
 use super::geo_index::GeoIndex;
 use super::range::RangeIndex;
 use super::scalar_map::ScalarMap;
-use crate::condition::{Condition, Literal, Shape};
+use crate::condition::{Condition, Literal};
 use crate::eval;
 use crate::transform::{Canonical, FilterId};
 
@@ -70,16 +81,66 @@ struct LitEntry {
     match_fields: Box<[FieldId]>,
     /// Subfilters containing this literal.
     refs: u32,
-    /// Subfilters anchored on this literal (positive literals only).
-    anchored: Vec<SubId>,
 }
 
 struct SubEntry {
     literals: Box<[LitId]>,
     owners: Vec<Slot>,
-    anchor: Option<LitId>,
-    /// Position in the anchor's `anchored` list, or in `always`.
+    /// Anchors followed from the root to the subfilter's place (all hold when it is reached).
+    path: Box<[LitId]>,
+    /// In the `always` list of the node `path` leads to (else in the flat bucket of the last
+    /// literal of `path`).
+    in_always: bool,
+    /// Position in that list.
     position: u32,
+}
+
+/// A node of the anchor tree.
+#[derive(Default)]
+struct Node {
+    fields: FoldMap<FieldId, FieldIndex>,
+    buckets: FoldMap<LitId, Bucket>,
+    /// Subfilters with no positive literal left to anchor on.
+    always: Vec<SubId>,
+}
+
+impl Node {
+    fn is_empty(&self) -> bool {
+        self.buckets.is_empty() && self.always.is_empty()
+    }
+}
+
+/// The subfilters anchored on one literal in one node.
+enum Bucket {
+    Flat(Vec<SubId>),
+    Nested(Box<Node>),
+}
+
+/// A flat bucket larger than this becomes a node of its own.
+pub const NEST_AT: usize = 24;
+/// Maximum depth of the anchor tree.
+pub const MAX_NEST: usize = 4;
+
+type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Per-field statistics driving anchor choice.
+#[derive(Clone, Copy)]
+struct FieldStats {
+    /// Number of `equals` literals on the field (distinct values filters test).
+    equals: u32,
+    /// Smallest and largest finite range bound registered on the field.
+    range_lo: f64,
+    range_hi: f64,
+}
+
+impl Default for FieldStats {
+    fn default() -> Self {
+        FieldStats {
+            equals: 0,
+            range_lo: f64::INFINITY,
+            range_hi: f64::NEG_INFINITY,
+        }
+    }
 }
 
 struct FilterEntry {
@@ -158,31 +219,29 @@ impl<T> Slab<T> {
     fn len(&self) -> usize {
         self.items.len() - self.free.len()
     }
-    fn shrink(&mut self) {
-        if self.len() == 0 {
-            self.items = Vec::new();
-            self.free = Vec::new();
-        }
-    }
 }
 
 /// Everything registered in one collection.
 #[derive(Default)]
 pub struct Index {
     fields: FieldTable,
-    field_indexes: Vec<Option<Box<FieldIndex>>>,
-    /// Per field: number of `equals` literals on it (how many distinct values filters test).
-    equals_on_field: Vec<u32>,
+    stats: Vec<FieldStats>,
     lits: Slab<LitEntry>,
-    lit_by_key: HashMap<Box<str>, LitId>,
+    lit_by_key: FoldMap<Box<str>, LitId>,
     subs: Slab<SubEntry>,
-    sub_by_literals: HashMap<Box<[LitId]>, SubId>,
+    sub_by_literals: FoldMap<Box<[LitId]>, SubId>,
     filters: Slab<FilterEntry>,
-    filter_by_id: HashMap<FilterId, Slot>,
-    /// Subfilters without anchor: candidates for every document.
-    always: Vec<SubId>,
+    filter_by_id: FoldMap<FilterId, Slot>,
+    root: Node,
     /// Round-robin cursor of anchor maintenance.
     sweep: u32,
+}
+
+/// The tables anchor-tree operations read (split from the tree so both can be borrowed).
+struct Tables<'a> {
+    lits: &'a Slab<LitEntry>,
+    subs: &'a mut Slab<SubEntry>,
+    stats: &'a [FieldStats],
 }
 
 impl Index {
@@ -245,24 +304,9 @@ impl Index {
             }
         }
         if self.filters.len() == 0 {
-            self.shrink();
+            *self = Index::default();
         }
         true
-    }
-
-    /// Returns every structure to its empty allocation once nothing is registered.
-    fn shrink(&mut self) {
-        self.filters.shrink();
-        self.subs.shrink();
-        self.lits.shrink();
-        self.filter_by_id = HashMap::new();
-        self.sub_by_literals = HashMap::new();
-        self.lit_by_key = HashMap::new();
-        self.always = Vec::new();
-        self.field_indexes = Vec::new();
-        self.equals_on_field = Vec::new();
-        self.fields = FieldTable::default();
-        self.sweep = 0;
     }
 
     fn acquire_subfilter(&mut self, literals: &[Literal]) -> SubId {
@@ -276,17 +320,16 @@ impl Index {
                 return sub_id;
             }
         }
-        let ids: Vec<LitId> = literals.iter().map(|l| self.acquire_literal(l)).collect();
-        let ids: Box<[LitId]> = ids.into_boxed_slice();
-        let anchor = self.best_anchor(&ids);
+        let ids: Box<[LitId]> = literals.iter().map(|l| self.acquire_literal(l)).collect();
         let sub_id = self.subs.insert(SubEntry {
             literals: ids.clone(),
             owners: Vec::new(),
-            anchor: None,
+            path: Box::new([]),
+            in_always: true,
             position: 0,
         });
         self.sub_by_literals.insert(ids, sub_id);
-        self.attach(sub_id, anchor);
+        self.attach(sub_id);
         sub_id
     }
 
@@ -317,22 +360,27 @@ impl Index {
             Condition::Match { value } => value.keys().map(|k| self.fields.acquire(k)).collect(),
             _ => Box::new([]),
         };
-        let capacity = self.fields.capacity();
-        if self.field_indexes.len() < capacity {
-            self.field_indexes.resize_with(capacity, || None);
-            self.equals_on_field.resize(capacity, 0);
+        if self.stats.len() < self.fields.capacity() {
+            self.stats
+                .resize(self.fields.capacity(), FieldStats::default());
         }
-        if let (Condition::Equals { .. }, Some(count)) =
-            (condition, self.equals_on_field.get_mut(field as usize))
-        {
-            *count += 1;
+        if let Some(stats) = self.stats.get_mut(field as usize) {
+            match condition {
+                Condition::Equals { .. } => stats.equals += 1,
+                Condition::Range { range, .. } => {
+                    for bound in [range.lower, range.upper].into_iter().flatten() {
+                        stats.range_lo = stats.range_lo.min(bound.value);
+                        stats.range_hi = stats.range_hi.max(bound.value);
+                    }
+                }
+                _ => {}
+            }
         }
         let id = self.lits.insert(LitEntry {
             literal: literal.clone(),
             field,
             match_fields,
             refs: 1,
-            anchored: Vec::new(),
         });
         self.lit_by_key.insert(literal.key().into(), id);
         id
@@ -350,11 +398,11 @@ impl Index {
             return;
         };
         self.lit_by_key.remove(entry.literal.key());
-        if let (Condition::Equals { .. }, Some(count)) = (
+        if let (Condition::Equals { .. }, Some(stats)) = (
             entry.literal.condition().as_ref(),
-            self.equals_on_field.get_mut(entry.field as usize),
+            self.stats.get_mut(entry.field as usize),
         ) {
-            *count -= 1;
+            stats.equals -= 1;
         }
         if entry.field != NO_FIELD {
             self.fields.release(entry.field);
@@ -366,43 +414,34 @@ impl Index {
 
     // ---- anchors ---------------------------------------------------------------------------
 
-    /// Estimated cost of anchoring on a literal: roughly the probability that it holds for a
-    /// document, plus a surcharge for anchors evaluated on every document with the field.
-    /// `None`: cannot anchor (negated, or `match`, which has no single field).
-    fn anchor_score(&self, lit: LitId) -> Option<f64> {
-        let entry = self.lits.get(lit)?;
-        if entry.literal.negated() || entry.field == NO_FIELD {
-            return None;
-        }
-        let distinct = |f: FieldId| f64::from(self.equals_on_field.get(f as usize).copied().unwrap_or(0));
-        Some(match entry.literal.condition().as_ref() {
-            Condition::Equals { .. } => 1.0 / (1.0 + distinct(entry.field)),
-            Condition::Exists { value: None, .. } => 0.9,
-            Condition::Exists { value: Some(_), .. } => 0.3,
-            Condition::Range { .. } => 0.25,
-            Condition::Geo { shape, .. } => match shape {
-                Shape::Polygon(_) => 0.1,
-                _ => 0.05,
+    fn tables(&mut self) -> (&mut Node, Tables<'_>) {
+        (
+            &mut self.root,
+            Tables {
+                lits: &self.lits,
+                subs: &mut self.subs,
+                stats: &self.stats,
             },
-            Condition::Select { .. } => 1.2,
-            Condition::Regexp { .. } => 1.5,
-            Condition::Match { .. } => return None,
-        })
+        )
     }
 
-    fn best_anchor(&self, literals: &[LitId]) -> Option<LitId> {
-        let mut best: Option<(f64, LitId)> = None;
-        for &lit in literals {
-            if let Some(score) = self.anchor_score(lit) {
-                if best.is_none_or(|(s, _)| score < s) {
-                    best = Some((score, lit));
-                }
-            }
-        }
-        best.map(|(_, lit)| lit)
+    /// Places a new subfilter in the anchor tree.
+    fn attach(&mut self, sub_id: SubId) {
+        let (root, mut tables) = self.tables();
+        attach_at(root, &mut Vec::new(), sub_id, &mut tables);
     }
 
-    /// Re-examines the anchor of the next subfilter of the round-robin.
+    /// Takes a subfilter out of the anchor tree.
+    fn detach(&mut self, sub_id: SubId) {
+        let Some(sub) = self.subs.get(sub_id) else {
+            return;
+        };
+        let (path, in_always, position) = (sub.path.clone(), sub.in_always, sub.position);
+        let (root, mut tables) = self.tables();
+        detach_at(root, &path, in_always, position, sub_id, &mut tables);
+    }
+
+    /// Re-examines the root anchor of the next subfilter of the round-robin.
     fn maintain_next_anchor(&mut self) {
         let capacity = self.subs.capacity() as u32;
         if capacity == 0 {
@@ -413,123 +452,56 @@ impl Index {
         let Some(sub) = self.subs.get(sub_id) else {
             return;
         };
-        let current = sub.anchor;
-        let best = self.best_anchor(&sub.literals);
-        let score = |l: Option<LitId>| l.and_then(|l| self.anchor_score(l)).unwrap_or(f64::MAX);
+        let tables = Tables {
+            lits: &self.lits,
+            subs: &mut Slab::default(),
+            stats: &self.stats,
+        };
+        let current = sub.path.first().copied();
+        let best = tables.best_anchor(&sub.literals, &[]);
+        let score = |l: Option<LitId>| l.and_then(|l| tables.anchor_score(l)).unwrap_or(f64::MAX);
         // Move only for a clear gain, so that anchors do not flap.
         if best != current && score(best) * 2.0 < score(current) {
             self.detach(sub_id);
-            self.attach(sub_id, best);
+            self.attach(sub_id);
         }
     }
 
-    /// Indexes a subfilter under `anchor` (or in `always`).
-    fn attach(&mut self, sub_id: SubId, anchor: Option<LitId>) {
-        let position = match anchor.and_then(|a| self.lits.get_mut(a).map(|e| (a, e))) {
-            Some((a, entry)) => {
-                entry.anchored.push(sub_id);
-                let position = entry.anchored.len() - 1;
-                if position == 0 {
-                    self.index_literal(a);
-                }
-                position
-            }
-            None => {
-                self.always.push(sub_id);
-                self.always.len() - 1
-            }
-        };
-        if let Some(sub) = self.subs.get_mut(sub_id) {
-            sub.anchor = anchor;
-            sub.position = position as u32;
-        }
-    }
-
-    /// Removes a subfilter from its anchor list (or from `always`).
-    fn detach(&mut self, sub_id: SubId) {
-        let Some(sub) = self.subs.get(sub_id) else {
-            return;
-        };
-        let (anchor, position) = (sub.anchor, sub.position as usize);
-        let list = match anchor {
-            Some(a) => match self.lits.get_mut(a) {
-                Some(entry) => &mut entry.anchored,
-                None => return,
-            },
-            None => &mut self.always,
-        };
-        if position >= list.len() || list[position] != sub_id {
-            return;
-        }
-        list.swap_remove(position);
-        let moved = list.get(position).copied();
-        let now_empty = list.is_empty();
-        if let Some(moved) = moved {
-            if let Some(m) = self.subs.get_mut(moved) {
-                m.position = position as u32;
-            }
-        }
-        if let (Some(a), true) = (anchor, now_empty) {
-            self.unindex_literal(a);
-        }
-    }
-
-    /// Puts a literal in its field's index (it just became an anchor).
-    fn index_literal(&mut self, lit: LitId) {
-        let Some(entry) = self.lits.get(lit) else {
-            return;
-        };
-        let Some(slot) = self.field_indexes.get_mut(entry.field as usize) else {
-            return;
-        };
-        let index = slot.get_or_insert_with(Default::default);
-        match entry.literal.condition().as_ref() {
-            Condition::Equals { value, .. } => {
-                index.equals.insert(value, lit);
-            }
-            Condition::Exists { value: None, .. } => index.exists = Some(lit),
-            Condition::Exists { value: Some(v), .. } => {
-                if let Some(s) = crate::scalar::Scalar::from_json(v) {
-                    index.array_values.insert(&s, lit);
+    /// A human-readable summary of the index: sizes, anchors by keyword, and the largest flat
+    /// buckets (where candidates come from). For sizing and diagnosing workloads.
+    pub fn summary(&self) -> String {
+        let mut nodes = 0usize;
+        let mut always = 0usize;
+        let mut buckets: Vec<(usize, LitId, usize)> = Vec::new();
+        let mut stack = vec![(&self.root, 0usize)];
+        while let Some((node, depth)) = stack.pop() {
+            nodes += 1;
+            always += node.always.len();
+            for (lit, bucket) in &node.buckets {
+                match bucket {
+                    Bucket::Flat(subs) => buckets.push((subs.len(), *lit, depth)),
+                    Bucket::Nested(child) => stack.push((child, depth + 1)),
                 }
             }
-            Condition::Range { range, .. } => index.ranges.insert(*range, lit),
-            Condition::Geo { shape, .. } => index.geo.insert(shape, lit),
-            Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
-                index.scan.push(lit)
-            }
         }
-    }
-
-    fn unindex_literal(&mut self, lit: LitId) {
-        let Some(entry) = self.lits.get(lit) else {
-            return;
-        };
-        let Some(slot) = self.field_indexes.get_mut(entry.field as usize) else {
-            return;
-        };
-        let Some(index) = slot.as_mut() else {
-            return;
-        };
-        match entry.literal.condition().as_ref() {
-            Condition::Equals { value, .. } => {
-                index.equals.remove(value);
-            }
-            Condition::Exists { value: None, .. } => index.exists = None,
-            Condition::Exists { value: Some(v), .. } => {
-                if let Some(s) = crate::scalar::Scalar::from_json(v) {
-                    index.array_values.remove(&s);
-                }
-            }
-            Condition::Range { range, .. } => index.ranges.remove(range, lit),
-            Condition::Geo { shape, .. } => index.geo.remove(shape, lit),
-            Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
-                index.scan.retain(|&l| l != lit)
-            }
+        buckets.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
+        let mut s = format!(
+            "filters {} subfilters {} literals {} fields {} anchor nodes {} flat buckets {} unanchored {} (root {})",
+            self.filters.len(),
+            self.subs.len(),
+            self.lits.len(),
+            self.fields.capacity(),
+            nodes,
+            buckets.len(),
+            always,
+            self.root.always.len(),
+        );
+        s.push_str("\nlargest flat buckets (size, depth, anchor):");
+        for (n, lit, depth) in buckets.iter().take(8) {
+            let key = self.lits.get(*lit).map_or("?", |l| l.literal.key());
+            s.push_str(&format!("\n  {n:>7} {depth} {key}"));
         }
-        if index.is_empty() {
-            *slot = None;
-        }
+        s
     }
 
     // ---- matching --------------------------------------------------------------------------
@@ -581,21 +553,225 @@ impl Index {
             field_gen,
             field_pos,
             values: &values,
+            touched,
             sub_gen,
             filter_gen,
             out,
         };
-        for &field in touched.iter() {
-            let Some(Some(index)) = self.field_indexes.get(field as usize) else {
-                continue;
-            };
-            let value = ctx.values[ctx.field_pos[field as usize] as usize];
-            ctx.probe(index, value);
-        }
-        for &sub in &self.always {
-            ctx.candidate(sub, None);
-        }
+        ctx.probe_node(&self.root);
         *present = recycle(values);
+    }
+}
+
+impl Tables<'_> {
+    /// Estimated cost of anchoring on a literal: roughly the probability that it holds for a
+    /// document, plus a surcharge for anchors evaluated whenever their node is reached.
+    /// `None`: cannot anchor (negated, or `match`, which has no single field).
+    fn anchor_score(&self, lit: LitId) -> Option<f64> {
+        let entry = self.lits.get(lit)?;
+        if entry.literal.negated() || entry.field == NO_FIELD {
+            return None;
+        }
+        let stats = self
+            .stats
+            .get(entry.field as usize)
+            .copied()
+            .unwrap_or_default();
+        Some(match entry.literal.condition().as_ref() {
+            Condition::Equals { .. } => 1.0 / (1.0 + f64::from(stats.equals)),
+            Condition::Exists { value: None, .. } => 0.9,
+            Condition::Exists { value: Some(_), .. } => 0.3,
+            Condition::Range { range, .. } => {
+                // Share of the field's registered bounds the range covers. Document values are
+                // rarely spread evenly, so the estimate has a floor: an equality on a diverse
+                // field stays preferred, and the range is indexed in its nested node.
+                let span = stats.range_hi - stats.range_lo;
+                let lo = range.lower.map_or(stats.range_lo, |b| b.value);
+                let hi = range.upper.map_or(stats.range_hi, |b| b.value);
+                if span > 0.0 && span.is_finite() {
+                    ((hi - lo) / span).clamp(0.05, 1.0)
+                } else {
+                    0.5
+                }
+            }
+            Condition::Geo { shape, .. } => {
+                let e = shape.envelope();
+                if e.is_empty() {
+                    1e-4
+                } else {
+                    let area = (e.max_lat - e.min_lat) / 180.0 * ((e.max_lon - e.min_lon) / 360.0);
+                    // Documents and subscriptions cluster where people are (many circles around
+                    // the same cities): area alone says little, so the estimate has the same
+                    // floor as ranges, and an equality on a diverse field is preferred.
+                    (area * 50.0).clamp(0.05, 0.8)
+                }
+            }
+            Condition::Select { .. } => 1.2,
+            Condition::Regexp { .. } => 1.5,
+            Condition::Match { .. } => return None,
+        })
+    }
+
+    /// The best anchor among `literals`, leaving out those already on the path.
+    fn best_anchor(&self, literals: &[LitId], path: &[LitId]) -> Option<LitId> {
+        let mut best: Option<(f64, LitId)> = None;
+        for &lit in literals {
+            if path.contains(&lit) {
+                continue;
+            }
+            if let Some(score) = self.anchor_score(lit) {
+                if best.is_none_or(|(s, _)| score < s) {
+                    best = Some((score, lit));
+                }
+            }
+        }
+        best.map(|(_, lit)| lit)
+    }
+
+    fn place(&mut self, sub_id: SubId, path: &[LitId], in_always: bool, position: usize) {
+        if let Some(sub) = self.subs.get_mut(sub_id) {
+            sub.path = path.into();
+            sub.in_always = in_always;
+            sub.position = position as u32;
+        }
+    }
+
+    fn set_position(&mut self, sub_id: SubId, position: usize) {
+        if let Some(sub) = self.subs.get_mut(sub_id) {
+            sub.position = position as u32;
+        }
+    }
+}
+
+/// Places a subfilter in `node` (reached through `path`): under its best remaining anchor, or
+/// in the node's `always` list.
+fn attach_at(node: &mut Node, path: &mut Vec<LitId>, sub_id: SubId, tables: &mut Tables<'_>) {
+    let Some(literals) = tables.subs.get(sub_id).map(|s| s.literals.clone()) else {
+        return;
+    };
+    let Some(anchor) = tables.best_anchor(&literals, path) else {
+        node.always.push(sub_id);
+        tables.place(sub_id, path, true, node.always.len() - 1);
+        return;
+    };
+    if !node.buckets.contains_key(&anchor) {
+        index_literal(node, anchor, tables.lits);
+        node.buckets.insert(anchor, Bucket::Flat(Vec::new()));
+    }
+    path.push(anchor);
+    if let Some(bucket) = node.buckets.get_mut(&anchor) {
+        match bucket {
+            Bucket::Flat(members) => {
+                members.push(sub_id);
+                tables.place(sub_id, path, false, members.len() - 1);
+                if members.len() > NEST_AT && path.len() < MAX_NEST {
+                    let members = std::mem::take(members);
+                    let mut child = Node::default();
+                    for member in members {
+                        attach_at(&mut child, path, member, tables);
+                    }
+                    *bucket = Bucket::Nested(Box::new(child));
+                }
+            }
+            Bucket::Nested(child) => attach_at(child, path, sub_id, tables),
+        }
+    }
+    path.pop();
+}
+
+/// Removes a subfilter from the tree below `node`; returns whether `node` is left empty.
+fn detach_at(
+    node: &mut Node,
+    path: &[LitId],
+    in_always: bool,
+    position: u32,
+    sub_id: SubId,
+    tables: &mut Tables<'_>,
+) -> bool {
+    let position = position as usize;
+    match path {
+        [] => {
+            if node.always.get(position) == Some(&sub_id) {
+                node.always.swap_remove(position);
+                if let Some(&moved) = node.always.get(position) {
+                    tables.set_position(moved, position);
+                }
+            }
+        }
+        [anchor, rest @ ..] => {
+            let emptied = match node.buckets.get_mut(anchor) {
+                Some(Bucket::Flat(members)) if rest.is_empty() && !in_always => {
+                    if members.get(position) == Some(&sub_id) {
+                        members.swap_remove(position);
+                        if let Some(&moved) = members.get(position) {
+                            tables.set_position(moved, position);
+                        }
+                    }
+                    members.is_empty()
+                }
+                Some(Bucket::Nested(child)) => {
+                    detach_at(child, rest, in_always, position as u32, sub_id, tables)
+                }
+                _ => false,
+            };
+            if emptied {
+                node.buckets.remove(anchor);
+                unindex_literal(node, *anchor, tables.lits);
+            }
+        }
+    }
+    node.is_empty()
+}
+
+/// Puts a literal in its node's field index (it just became an anchor there).
+fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
+    let Some(entry) = lits.get(lit) else {
+        return;
+    };
+    let index = node.fields.entry(entry.field).or_default();
+    match entry.literal.condition().as_ref() {
+        Condition::Equals { value, .. } => {
+            index.equals.insert(value, lit);
+        }
+        Condition::Exists { value: None, .. } => index.exists = Some(lit),
+        Condition::Exists { value: Some(v), .. } => {
+            if let Some(s) = crate::scalar::Scalar::from_json(v) {
+                index.array_values.insert(&s, lit);
+            }
+        }
+        Condition::Range { range, .. } => index.ranges.insert(*range, lit),
+        Condition::Geo { shape, .. } => index.geo.insert(shape, lit),
+        Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
+            index.scan.push(lit)
+        }
+    }
+}
+
+fn unindex_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
+    let Some(entry) = lits.get(lit) else {
+        return;
+    };
+    let Some(index) = node.fields.get_mut(&entry.field) else {
+        return;
+    };
+    match entry.literal.condition().as_ref() {
+        Condition::Equals { value, .. } => {
+            index.equals.remove(value);
+        }
+        Condition::Exists { value: None, .. } => index.exists = None,
+        Condition::Exists { value: Some(v), .. } => {
+            if let Some(s) = crate::scalar::Scalar::from_json(v) {
+                index.array_values.remove(&s);
+            }
+        }
+        Condition::Range { range, .. } => index.ranges.remove(range, lit),
+        Condition::Geo { shape, .. } => index.geo.remove(shape, lit),
+        Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
+            index.scan.retain(|&l| l != lit)
+        }
+    }
+    if index.is_empty() {
+        node.fields.remove(&entry.field);
     }
 }
 
@@ -606,12 +782,13 @@ struct Ctx<'a, 'd> {
     field_gen: &'a [u32],
     field_pos: &'a [u32],
     values: &'a [&'d Value],
+    touched: &'a [FieldId],
     sub_gen: &'a mut [u32],
     filter_gen: &'a mut [u32],
     out: &'a mut Vec<FilterId>,
 }
 
-impl<'d> Ctx<'_, 'd> {
+impl<'a, 'd> Ctx<'a, 'd> {
     #[inline]
     fn value(&self, field: FieldId) -> Option<&'d Value> {
         let f = field as usize;
@@ -622,25 +799,46 @@ impl<'d> Ctx<'_, 'd> {
         }
     }
 
-    fn probe(&mut self, index: &FieldIndex, value: &'d Value) {
+    /// Probes a node: its field indexes against the document, then its `always` list.
+    fn probe_node(&mut self, node: &'a Node) {
+        if node.fields.len() <= self.touched.len() {
+            for (&field, index) in &node.fields {
+                if let Some(value) = self.value(field) {
+                    self.probe(node, index, value);
+                }
+            }
+        } else {
+            for i in 0..self.touched.len() {
+                let field = self.touched[i];
+                if let (Some(index), Some(value)) = (node.fields.get(&field), self.value(field)) {
+                    self.probe(node, index, value);
+                }
+            }
+        }
+        for &sub in &node.always {
+            self.candidate(sub);
+        }
+    }
+
+    fn probe(&mut self, node: &'a Node, index: &'a FieldIndex, value: &'d Value) {
         if let Some(&lit) = index.equals.get(value) {
-            self.fire(lit);
+            self.fire(node, lit);
         }
         if let Some(lit) = index.exists {
-            self.fire(lit);
+            self.fire(node, lit);
         }
         if let Value::Array(items) = value {
             if !index.array_values.is_empty() {
                 for item in items {
                     if let Some(&lit) = index.array_values.get(item) {
-                        self.fire(lit);
+                        self.fire(node, lit);
                     }
                 }
             }
         }
         if let Some(x) = value.as_f64() {
             if !index.ranges.is_empty() {
-                index.ranges.stab(x, |lit| self.fire(lit));
+                index.ranges.stab(x, |lit| self.fire(node, lit));
             }
         }
         if !index.geo.is_empty() && crate::transform::is_truthy(value) {
@@ -648,30 +846,33 @@ impl<'d> Ctx<'_, 'd> {
                 // Envelope hits are only candidates: the exact shape test decides.
                 index.geo.locate(point, |lit| {
                     if self.holds(lit) {
-                        self.fire(lit)
+                        self.fire(node, lit)
                     }
                 });
             }
         }
         for &lit in &index.scan {
             if self.holds(lit) {
-                self.fire(lit);
+                self.fire(node, lit);
             }
         }
     }
 
-    /// An anchor holds: its subfilters are candidates.
-    fn fire(&mut self, lit: LitId) {
-        let Some(entry) = self.index.lits.get(lit) else {
-            return;
-        };
-        for &sub in &entry.anchored {
-            self.candidate(sub, Some(lit));
+    /// An anchor holds: its subfilters are candidates, or its nested node is probed.
+    fn fire(&mut self, node: &'a Node, lit: LitId) {
+        match node.buckets.get(&lit) {
+            Some(Bucket::Flat(members)) => {
+                for &sub in members {
+                    self.candidate(sub);
+                }
+            }
+            Some(Bucket::Nested(child)) => self.probe_node(child),
+            None => {}
         }
     }
 
-    /// Verifies a candidate subfilter (its anchor, known to hold, is skipped).
-    fn candidate(&mut self, sub_id: SubId, anchor: Option<LitId>) {
+    /// Verifies a candidate subfilter (the anchors on its path, known to hold, are skipped).
+    fn candidate(&mut self, sub_id: SubId) {
         let s = sub_id as usize;
         if self.sub_gen[s] == self.gen {
             return;
@@ -681,7 +882,7 @@ impl<'d> Ctx<'_, 'd> {
             return;
         };
         for &lit in sub.literals.iter() {
-            if Some(lit) != anchor && !self.holds(lit) {
+            if !sub.path.contains(&lit) && !self.holds(lit) {
                 return;
             }
         }
@@ -703,9 +904,12 @@ impl<'d> Ctx<'_, 'd> {
         let condition = entry.literal.condition().as_ref();
         match condition {
             Condition::Match { value } => {
-                let all = value.values().zip(entry.match_fields.iter()).all(|(wanted, &f)| {
-                    self.value(f).is_some_and(|v| eval::match_value(wanted, v))
-                });
+                let all = value
+                    .values()
+                    .zip(entry.match_fields.iter())
+                    .all(|(wanted, &f)| {
+                        self.value(f).is_some_and(|v| eval::match_value(wanted, v))
+                    });
                 all != entry.literal.negated()
             }
             _ => eval::holds(condition, entry.literal.negated(), self.value(entry.field)),
@@ -717,13 +921,9 @@ impl<'d> Ctx<'_, 'd> {
 /// of an emptied vector of same-layout items).
 fn recycle<'a, 'b>(mut v: Vec<&'a Value>) -> Vec<&'b Value> {
     v.clear();
-    v.into_iter().map(|_| -> &'b Value { unreachable_value() }).collect()
-}
-
-// The closure above is never called (the vector is empty); this keeps it total without
-// `unreachable!()` in library code.
-fn unreachable_value<'b>() -> &'b Value {
-    &Value::Null
+    v.into_iter()
+        .map(|_| -> &'b Value { &Value::Null })
+        .collect()
 }
 
 /// Per-thread matching state. Arrays are stamped with a generation number instead of being

@@ -57,7 +57,12 @@ impl Engine {
 
     /// Registers a canonical filter in a collection and returns its id. Registering a filter
     /// the collection already holds returns the same id and stores nothing.
-    pub fn register(&self, collection: &CollectionName, id: FilterId, canonical: &Canonical) -> FilterId {
+    pub fn register(
+        &self,
+        collection: &CollectionName,
+        id: FilterId,
+        canonical: &Canonical,
+    ) -> FilterId {
         let index = self.collection_or_create(collection);
         index.write().register(id, canonical);
         id
@@ -102,7 +107,14 @@ impl Engine {
 
     /// Number of filters registered in a collection.
     pub fn len(&self, collection: &CollectionName) -> usize {
-        self.collection(collection).map_or(0, |index| index.read().len())
+        self.collection(collection)
+            .map_or(0, |index| index.read().len())
+    }
+
+    /// A human-readable summary of a collection's index (see [`Index::summary`]).
+    pub fn summary(&self, collection: &CollectionName) -> Option<String> {
+        self.collection(collection)
+            .map(|index| index.read().summary())
     }
 
     /// The collections holding at least one filter.

@@ -51,12 +51,7 @@ fn envelope_segment(p1: Point, p2: Point) -> GeoBox {
     special_cases(&mut lon1, &mut lat1, &mut lon2, &mut lat2);
 
     let inv = andoyer_inverse(lon1 * D2R, lat1 * D2R, lon2 * D2R, lat2 * D2R, false, true);
-    compute_box_corners(
-        &mut lat1,
-        &mut lat2,
-        inv.azimuth,
-        inv.reverse_azimuth,
-    );
+    compute_box_corners(&mut lat1, &mut lat2, inv.azimuth, inv.reverse_azimuth);
     GeoBox {
         lon_min: lon1,
         lat_min: lat1,
@@ -347,7 +342,7 @@ impl Heap {
             self.items[hole] = self.items[second];
             hole = second;
         }
-        if len >= 2 && len % 2 == 0 && second == (len - 2) / 2 {
+        if len >= 2 && len & 1 == 0 && second == (len - 2) / 2 {
             second = 2 * (second + 1);
             self.items[hole] = self.items[second - 1];
             hole = second - 1;

@@ -15,8 +15,9 @@ use std::f64::consts::PI;
 
 /// WGS84 semi-major axis (`srs::spheroid<double>` default), meters.
 pub(crate) const A: f64 = 6378137.0;
-/// WGS84 semi-minor axis as Boost writes it, meters.
-pub(crate) const B: f64 = 6356752.3142451793;
+/// WGS84 semi-minor axis, meters (Boost writes `6356752.3142451793`, the
+/// same double).
+pub(crate) const B: f64 = 6_356_752.314_245_179;
 /// `formula::flattening`: `(a - b) / a`.
 pub(crate) const F: f64 = (A - B) / A;
 /// `math::d2r<double>()`.
@@ -151,12 +152,8 @@ pub(crate) fn andoyer_inverse(
     let sin_lat2 = lat2.sin();
     let cos_lat2 = lat2.cos();
 
-    let mut cos_d = sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon;
-    if cos_d < -1.0 {
-        cos_d = -1.0;
-    } else if cos_d > 1.0 {
-        cos_d = 1.0;
-    }
+    // Rounding may leave [-1, 1]; NaN stays NaN.
+    let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
     let d = cos_d.acos();
     let sin_d = d.sin();
 
@@ -227,11 +224,7 @@ pub(crate) fn andoyer_inverse(
         result.azimuth = normalize_azimuth(a - da, a, da);
 
         let db = -u * t + v;
-        let rev = if b >= 0.0 {
-            PI - b - db
-        } else {
-            -PI - b - db
-        };
+        let rev = if b >= 0.0 { PI - b - db } else { -PI - b - db };
         result.reverse_azimuth = normalize_azimuth(rev, b, db);
     }
     result
@@ -274,7 +267,8 @@ pub(crate) fn geographic_distance_rad(lon1: f64, lat1: f64, lon2: f64, lat2: f64
     }
     if eq(diff.abs(), PI) {
         let lat_sign = if lo + hi < 0.0 { -1.0 } else { 1.0 };
-        return (lat_sign * 2.0 * meridian_arc(half_pi) - meridian_arc(lo) - meridian_arc(hi)).abs();
+        return (lat_sign * 2.0 * meridian_arc(half_pi) - meridian_arc(lo) - meridian_arc(hi))
+            .abs();
     }
     andoyer_inverse(lon1, lat1, lon2, lat2, true, false).distance
 }

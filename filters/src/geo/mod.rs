@@ -53,6 +53,14 @@ The submodules name the Boost function each piece comes from.
   envelope: an index must test them against every shape (they never occur in
   sane data, and the formulas are periodic in latitude, so no box could bound
   them).
+
+# Testing
+
+Besides unit and property tests, `testdata/` holds answers computed by the
+reference itself (Boost.Geometry 1.87 for polygons, envelopes and distances;
+Koncorde 4.7.0 for point and distance parsing and for boxes and polygons end
+to end), with the generators that produced them; the ports must agree bit
+for bit. See `testdata/README.md`.
 */
 
 use serde_json::Value;
@@ -229,7 +237,25 @@ impl Circle {
         distance(self.center, p) <= self.radius
     }
 
-    /// A conservative envelope, see [`circle_envelope`].
+    /// A conservative envelope of the circle: every point with a latitude in
+    /// `[-90, 90]` that [`Circle::contains`] accepts is inside.
+    ///
+    /// Why it is conservative: Andoyer's distance is `a * (d + δ)` where `d` is
+    /// the central angle between the points taken as spherical coordinates (the
+    /// geodetic latitudes), and for such points its correction satisfies
+    /// `a * (d + δ) >= a * (1 - 2f) * d` (the `H·K` term is at most
+    /// `2(d + 3 sin d)`, the `G·L` term is non-positive below `d ≈ 2.28` and at
+    /// most `2(d - 3 sin d)` above). The meridian cases obey the same bound
+    /// (`dM/dφ >= a(1 - 3n)/(1 + n) = a(1 - 2f)`). So every accepted point lies
+    /// in the spherical cap of angular radius `ρ = radius / (a(1 - 2f))`, whose
+    /// box is `φc ± ρ` in latitude and `λc ± asin(sin ρ / cos φc)` in longitude,
+    /// or every longitude when the cap reaches a pole. `ρ` gets a relative
+    /// margin of 1e-9 and an absolute one of 1e-7 rad (64 cm): `acos` of a
+    /// cosine within an ulp of 1 loses half the digits, so the computed central
+    /// angle of points a few centimetres apart can be off by ~2e-8 rad (points
+    /// 1 mm from a pole are at distance 0 from it). Beyond `ρ = 2` (about
+    /// 12,700 km), infinite radii, or centres outside `[-90, 90]`: the whole
+    /// globe. NaN or negative radii accept nothing: empty.
     pub fn envelope(&self) -> Envelope {
         circle_envelope(self.center, self.radius)
     }
@@ -386,7 +412,7 @@ impl Envelope {
 
     /// Whether the envelope holds no point with a latitude in `[-90, 90]`.
     pub fn is_empty(&self) -> bool {
-        !(self.min_lat <= self.max_lat)
+        self.min_lat.is_nan() || self.max_lat.is_nan() || self.min_lat > self.max_lat
     }
 
     /// Whether every longitude is inside.
@@ -454,7 +480,7 @@ impl Envelope {
         }
         let lat_lo = (min_lat - ENVELOPE_MARGIN).max(-90.0);
         let lat_hi = (max_lat + ENVELOPE_MARGIN).min(90.0);
-        if !(lat_lo <= lat_hi) {
+        if lat_lo > lat_hi {
             return Envelope::EMPTY;
         }
         let span = max_lon - min_lon;
@@ -471,7 +497,7 @@ impl Envelope {
                 max_lon: 180.0,
             };
         }
-        if !(span >= 0.0) || !min_lon.is_finite() || !max_lon.is_finite() {
+        if span.is_nan() || span < 0.0 || !min_lon.is_finite() || !max_lon.is_finite() {
             // Reversed or non-finite bounds: Boost's test accepts nothing.
             return Envelope::EMPTY;
         }
@@ -501,21 +527,7 @@ fn is_indexable(p: Point) -> bool {
     (-90.0..=90.0).contains(&p.lat) && p.lon.is_finite()
 }
 
-/// A conservative envelope of the Andoyer circle `distance(center, p) <=
-/// radius`, for points with latitudes in `[-90, 90]`.
-///
-/// Why it is conservative: Andoyer's distance is `a * (d + δ)` where `d` is
-/// the central angle between the points taken as spherical coordinates (the
-/// geodetic latitudes), and for such points its correction satisfies
-/// `a * (d + δ) >= a * (1 - 2f) * d` (the `H·K` term is at most
-/// `2(d + 3 sin d)`, the `G·L` term is non-positive below `d ≈ 2.28` and at
-/// most `2(d - 3 sin d)` above). The meridian cases obey the same bound
-/// (`dM/dφ >= a(1 - 3n)/(1 + n) = a(1 - 2f)`). So every accepted point lies
-/// in the spherical cap of angular radius `ρ = radius / (a(1 - 2f))`, whose
-/// box is `φc ± ρ` in latitude and `λc ± asin(sin ρ / cos φc)` in longitude,
-/// or every longitude when the cap reaches a pole. Beyond `ρ = 2` (about
-/// 12,700 km), non-finite radii, or centres outside `[-90, 90]`: the whole
-/// globe.
+/// See [`Circle::envelope`].
 fn circle_envelope(center: Point, radius: f64) -> Envelope {
     if radius.is_nan() || radius < 0.0 {
         return Envelope::EMPTY;
@@ -523,8 +535,8 @@ fn circle_envelope(center: Point, radius: f64) -> Envelope {
     if !is_indexable(center) {
         return Envelope::EVERYTHING;
     }
-    let rho = radius / (A * (1.0 - 2.0 * F)) * (1.0 + 1e-9) + 1e-12;
-    if !(rho < 2.0) {
+    let rho = radius / (A * (1.0 - 2.0 * F)) * (1.0 + 1e-9) + 1e-7;
+    if rho.is_nan() || rho >= 2.0 {
         return Envelope::EVERYTHING;
     }
     let dlat = rho * R2D;
@@ -534,7 +546,7 @@ fn circle_envelope(center: Point, radius: f64) -> Envelope {
         return Envelope::from_box(lat_lo, lat_hi, -180.0, 180.0);
     }
     let s = rho.sin() / (center.lat * D2R).cos();
-    if !(s < 1.0) {
+    if s.is_nan() || s >= 1.0 {
         return Envelope::from_box(lat_lo, lat_hi, -180.0, 180.0);
     }
     let dlon = s.asin() * R2D * (1.0 + 1e-9) + 1e-9;

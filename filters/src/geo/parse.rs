@@ -12,21 +12,14 @@ use super::Point;
 pub(crate) fn is_js_whitespace(c: char) -> bool {
     matches!(
         c,
-        '\u{9}'
-            | '\u{A}'
-            | '\u{B}'
-            | '\u{C}'
-            | '\u{D}'
-            | ' '
-            | '\u{A0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200A}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}'
-            | '\u{FEFF}'
+        '\u{9}' | '\u{A}' | '\u{B}' | '\u{C}' | '\u{D}' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
     )
 }
 
@@ -90,11 +83,8 @@ pub(crate) fn parse_float_value(value: &Value) -> f64 {
     let mut v = value;
     loop {
         return match v {
-            Value::Number(n) => match n.as_f64() {
-                Some(x) if x == 0.0 => 0.0,
-                Some(x) => x,
-                None => f64::NAN,
-            },
+            // `String(-0)` is "0": adding +0 turns -0 into +0, nothing else.
+            Value::Number(n) => n.as_f64().map_or(f64::NAN, |x| x + 0.0),
             Value::String(s) => parse_float(s),
             Value::Array(items) => match items.first() {
                 None | Some(Value::Null) => f64::NAN,
@@ -225,8 +215,7 @@ fn from_string(s: &str) -> Option<Point> {
         return to_coordinate(parse_float(lat), parse_float(lon));
     }
     if s.len() >= 4
-        && s
-            .bytes()
+        && s.bytes()
             .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
     {
         let (lat, lon) = geohash_decode(s.as_bytes());

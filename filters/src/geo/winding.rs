@@ -41,7 +41,11 @@ impl Counter {
         }
         if self.raw_count != 0 && self.raw_count_anti != 0 {
             if self.raw_count > 0 {
-                return if self.count + self.count_s == 0 { -1 } else { 1 };
+                return if self.count + self.count_s == 0 {
+                    -1
+                } else {
+                    1
+                };
             }
             return if self.count == 0 { -1 } else { 1 };
         }
@@ -232,13 +236,17 @@ fn check_touch(
             }
         } else if pi - s1_lat - s2_lat <= pi {
             // Through the north pole.
-            if (eq1_strict && s1_lat <= p_lat) || (eq2_strict && s2_lat <= p_lat) || eq(p_lat, half_pi)
+            if (eq1_strict && s1_lat <= p_lat)
+                || (eq2_strict && s2_lat <= p_lat)
+                || eq(p_lat, half_pi)
             {
                 state.touches = true;
             } else if !eq1_strict && !eq2_strict && eq(p_lat, -half_pi) {
                 return false;
             }
-        } else if (eq1_strict && s1_lat >= p_lat) || (eq2_strict && s2_lat >= p_lat) || eq(p_lat, -half_pi)
+        } else if (eq1_strict && s1_lat >= p_lat)
+            || (eq2_strict && s2_lat >= p_lat)
+            || eq(p_lat, -half_pi)
         {
             // Through the south pole.
             state.touches = true;

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::condition::{Bound, Condition, Range, Shape};
 use crate::error::FilterError;
-use crate::geo::{self, BoundingBox, Polygon};
+use crate::geo::{self, Annulus, BoundingBox, Circle, Polygon};
 use crate::regexp::Pattern;
 use crate::scalar::Scalar;
 use crate::Options;
@@ -29,7 +29,9 @@ pub(crate) enum Ast {
     /// The empty filter: matches every document.
     Everything,
     /// `nothing`: matches no document. `path` says where, for the error if it gets negated.
-    Nothing { path: Box<str> },
+    Nothing {
+        path: Box<str>,
+    },
     /// A condition. `path` is kept for conditions that cannot be negated (`select`).
     Leaf {
         condition: Arc<Condition>,
@@ -547,7 +549,11 @@ impl Parser<'_> {
     }
 
     /// The field of `geoDistance`/`geoDistanceRange`: the one key that is not an attribute.
-    fn geo_field<'v>(&self, map: &'v Map<String, Value>, attributes: &[&str]) -> Result<(&'v str, &'v Value)> {
+    fn geo_field<'v>(
+        &self,
+        map: &'v Map<String, Value>,
+        attributes: &[&str],
+    ) -> Result<(&'v str, &'v Value)> {
         match map.iter().find(|(k, _)| !attributes.contains(&k.as_str())) {
             Some((k, v)) => Ok((k.as_str(), v)),
             None => self.err("the geopoint field is missing"),
@@ -582,7 +588,7 @@ impl Parser<'_> {
         let radius = self.distance(map, "distance")?;
         self.leaf(Condition::Geo {
             field: field.into(),
-            shape: Shape::Distance { center, radius },
+            shape: Shape::Circle(Circle { center, radius }),
         })
     }
 
@@ -599,7 +605,7 @@ impl Parser<'_> {
         let center = self.center(field, point)?;
         self.leaf(Condition::Geo {
             field: field.into(),
-            shape: Shape::DistanceRange { center, from, to },
+            shape: Shape::Annulus(Annulus { center, from, to }),
         })
     }
 
@@ -715,11 +721,17 @@ mod tests {
 
     #[test]
     fn array_value_split() {
-        assert_eq!(split_array_value("tags[\"red\"]"), ("tags", Some("\"red\"")));
+        assert_eq!(
+            split_array_value("tags[\"red\"]"),
+            ("tags", Some("\"red\""))
+        );
         assert_eq!(split_array_value("a[1][2]"), ("a", Some("1][2")));
         assert_eq!(split_array_value("a[\"b]\"]"), ("a", Some("\"b]\"")));
         assert_eq!(split_array_value("[1]"), ("[1]", None));
-        assert_eq!(split_array_value("foo.bar[\"baz\""), ("foo.bar[\"baz\"", None));
+        assert_eq!(
+            split_array_value("foo.bar[\"baz\""),
+            ("foo.bar[\"baz\"", None)
+        );
         assert_eq!(split_array_value("a\\[1]"), ("a\\[1]", None));
         assert_eq!(split_array_value("a[]"), ("a", Some("")));
     }

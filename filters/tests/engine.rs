@@ -1,0 +1,210 @@
+//! The indexed matcher against the reference evaluator: random filters and documents, random
+//! interleavings of register and remove. The index must give exactly the evaluator's answer.
+
+use std::collections::{BTreeSet, HashMap};
+
+use herald_filters::engine::{CollectionName, Engine};
+use herald_filters::eval::eval;
+use herald_filters::{normalize, FilterId, Normalized, Options};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const FIELDS: &[&str] = &["a", "b", "c.d", "tags", "loc", "n"];
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0i64..4).prop_map(|n| json!(n)),
+        prop::sample::select(vec!["x", "y", "1", "true", ""]).prop_map(|s| json!(s)),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+        Just(json!(1.5)),
+    ]
+}
+
+fn field() -> impl Strategy<Value = String> {
+    prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string)
+}
+
+fn point() -> impl Strategy<Value = Value> {
+    (0.0f64..2.0, 0.0f64..2.0).prop_map(|(lat, lon)| json!([lat, lon]))
+}
+
+fn term() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (field(), scalar()).prop_map(|(f, v)| json!({"equals": {f: v}})),
+        (field(), prop::collection::vec(prop::sample::select(vec!["x", "y", "1", "z"]), 1..3))
+            .prop_map(|(f, v)| json!({"in": {f: v}})),
+        field().prop_map(|f| json!({"exists": f})),
+        (field(), scalar()).prop_map(|(f, v)| json!({"exists": format!("{f}[{v}]")})),
+        field().prop_map(|f| json!({"missing": f})),
+        (field(), -1i64..3, 1i64..4, any::<bool>(), any::<bool>()).prop_map(|(f, lo, w, gi, li)| {
+            let (g, l) = (if gi { "gte" } else { "gt" }, if li { "lte" } else { "lt" });
+            json!({"range": {f: {g: lo, l: lo + w}}})
+        }),
+        (field(), -1i64..3, any::<bool>()).prop_map(|(f, b, up)| {
+            if up { json!({"range": {f: {"lt": b}}}) } else { json!({"range": {f: {"gte": b}}}) }
+        }),
+        (field(), prop::sample::select(vec!["^x", "y$", "1", "^$", "tr"]))
+            .prop_map(|(f, r)| json!({"regexp": {f: r}})),
+        (point(), 50_000u32..200_000).prop_map(|(p, d)| json!({"geoDistance": {"loc": p, "distance": format!("{d}m")}})),
+        (0.0f64..1.5, 0.0f64..1.5).prop_map(|(b, l)| json!({"geoBoundingBox": {"loc": {"top": b + 0.5, "bottom": b, "left": l, "right": l + 0.5}}})),
+        (field(), scalar()).prop_map(|(f, v)| json!({"match": {f: v}})),
+        scalar().prop_map(|v| json!({"match": {"tags": [v]}})),
+        (-2i64..2, scalar()).prop_map(|(i, v)| json!({"select": {"field": "tags", "index": i, "query": {"equals": {"value": v}}}})),
+        Just(json!({"ids": {"values": ["d1", "d2"]}})),
+    ]
+}
+
+fn filter() -> impl Strategy<Value = Value> {
+    term().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..4).prop_map(|v| json!({"and": v})),
+            prop::collection::vec(inner.clone(), 1..4).prop_map(|v| json!({"or": v})),
+            inner.clone().prop_map(|f| json!({"not": f})),
+            (
+                prop::collection::vec(inner.clone(), 0..2),
+                prop::collection::vec(inner.clone(), 0..2),
+                prop::collection::vec(inner, 1..3)
+            )
+                .prop_map(|(must, must_not, should)| {
+                    let mut b = serde_json::Map::new();
+                    if !must.is_empty() {
+                        b.insert("must".into(), json!(must));
+                    }
+                    if !must_not.is_empty() {
+                        b.insert("must_not".into(), json!(must_not));
+                    }
+                    b.insert("should".into(), json!(should));
+                    json!({"bool": b})
+                }),
+        ]
+    })
+}
+
+fn document() -> impl Strategy<Value = Value> {
+    let value = prop_oneof![
+        scalar(),
+        prop::collection::vec(scalar(), 0..3).prop_map(Value::Array),
+        point(),
+        (0.0f64..2.0, 0.0f64..2.0).prop_map(|(lat, lon)| json!({"lat": lat, "lon": lon})),
+        scalar().prop_map(|v| json!({"d": v})),
+    ];
+    (
+        prop::collection::vec((field(), value), 0..6),
+        prop::sample::select(vec!["d1", "d2", "d3"]),
+    )
+        .prop_map(|(fields, id)| {
+            let mut map = serde_json::Map::new();
+            map.insert("_id".into(), json!(id));
+            for (f, v) in fields {
+                map.insert(f, v);
+            }
+            Value::Object(map)
+        })
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Register(usize),
+    Remove(usize),
+    Test(usize),
+}
+
+fn check(
+    engine: &Engine,
+    collection: &CollectionName,
+    registered: &HashMap<FilterId, Normalized>,
+    doc: &Value,
+) -> Result<(), TestCaseError> {
+    let mut got = Vec::new();
+    engine.test(collection, doc, &mut got);
+    let got_set: BTreeSet<FilterId> = got.iter().copied().collect();
+    prop_assert_eq!(got.len(), got_set.len(), "duplicate ids in the answer");
+    let want: BTreeSet<FilterId> = registered
+        .iter()
+        .filter(|(_, n)| eval(&n.standardized, doc))
+        .map(|(id, _)| *id)
+        .collect();
+    if got_set != want {
+        let show = |ids: &BTreeSet<FilterId>| -> Vec<String> {
+            ids.iter()
+                .map(|id| {
+                    registered
+                        .get(id)
+                        .map_or("?".into(), |n| n.canonical.to_canonical_string())
+                })
+                .collect()
+        };
+        let missing: BTreeSet<_> = want.difference(&got_set).copied().collect();
+        let extra: BTreeSet<_> = got_set.difference(&want).copied().collect();
+        return Err(TestCaseError::fail(format!(
+            "doc {doc}\nmissing: {:?}\nextra: {:?}",
+            show(&missing),
+            show(&extra)
+        )));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn index_agrees_with_evaluator(
+        filters in prop::collection::vec(filter(), 1..40),
+        docs in prop::collection::vec(document(), 1..12),
+        ops in prop::collection::vec((0u8..10, any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..120),
+    ) {
+        let options = Options::default();
+        let normalized: Vec<Option<Normalized>> = filters.iter().map(|f| normalize(f, &options).ok()).collect();
+        let engine = Engine::new();
+        let collection = CollectionName::new("i", "c");
+        let mut registered: HashMap<FilterId, Normalized> = HashMap::new();
+        let ops: Vec<Op> = ops.into_iter().map(|(kind, a, b)| match kind {
+            0..=4 => Op::Register(a.index(filters.len())),
+            5..=6 => Op::Remove(a.index(filters.len())),
+            _ => Op::Test(b.index(docs.len())),
+        }).collect();
+        for op in ops {
+            match op {
+                Op::Register(i) => if let Some(n) = &normalized[i] {
+                    let id = engine.register(&collection, n.id, &n.canonical);
+                    prop_assert_eq!(id, n.id);
+                    registered.insert(n.id, n.clone());
+                },
+                Op::Remove(i) => if let Some(n) = &normalized[i] {
+                    let was = registered.remove(&n.id).is_some();
+                    prop_assert_eq!(engine.remove(&collection, &n.id), was);
+                },
+                Op::Test(d) => check(&engine, &collection, &registered, &docs[d])?,
+            }
+        }
+        for doc in &docs {
+            check(&engine, &collection, &registered, doc)?;
+        }
+        // Removing everything empties the collection.
+        for id in registered.keys() {
+            prop_assert!(engine.remove(&collection, id));
+        }
+        prop_assert!(engine.collections().is_empty());
+    }
+}
+
+#[test]
+fn collections_are_independent() {
+    let engine = Engine::new();
+    let a = CollectionName::new("i", "a");
+    let b = CollectionName::new("i", "b");
+    let n = normalize(&json!({"equals": {"x": 1}}), &Options::default()).unwrap();
+    engine.register(&a, n.id, &n.canonical);
+    let mut out = Vec::new();
+    engine.test(&b, &json!({"x": 1}), &mut out);
+    assert!(out.is_empty());
+    engine.test(&a, &json!({"x": 1}), &mut out);
+    assert_eq!(out, vec![n.id]);
+    assert!(engine.contains(&a, &n.id));
+    assert!(!engine.contains(&b, &n.id));
+    assert!(!engine.remove(&b, &n.id));
+    assert!(engine.remove(&a, &n.id));
+    assert!(!engine.remove(&a, &n.id));
+}
