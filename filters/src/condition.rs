@@ -59,7 +59,7 @@ impl Range {
 }
 
 /// The argument of the array-value form of `exists` (`tags["red"]`).
-pub type ArrayValue = Value;
+pub type ArrayValue = Box<Value>;
 
 /// One keyword applied to one field, with its argument parsed and validated.
 #[derive(Clone, Debug)]
@@ -75,11 +75,14 @@ pub enum Condition {
     /// The field's value is a number within the range.
     Range { field: Box<str>, range: Range },
     /// The field's value is a string in which the pattern is found.
-    Regexp { field: Box<str>, pattern: Pattern },
+    Regexp {
+        field: Box<str>,
+        pattern: Box<Pattern>,
+    },
     /// The field's value is a geopoint accepted by the shape.
-    Geo { field: Box<str>, shape: Shape },
+    Geo { field: Box<str>, shape: Box<Shape> },
     /// The flattened document matches this object (recursive partial match, see `eval`).
-    Match { value: Map<String, Value> },
+    Match { value: Box<Map<String, Value>> },
     /// The element at `index` of the array at `field`, wrapped as `{"value": element}`,
     /// matches `query`.
     Select {
@@ -97,22 +100,12 @@ impl Condition {
             Condition::Exists { .. } => "exists",
             Condition::Range { .. } => "range",
             Condition::Regexp { .. } => "regexp",
-            Condition::Geo {
-                shape: Shape::BoundingBox(_),
-                ..
-            } => "geoBoundingBox",
-            Condition::Geo {
-                shape: Shape::Circle(_),
-                ..
-            } => "geoDistance",
-            Condition::Geo {
-                shape: Shape::Annulus(_),
-                ..
-            } => "geoDistanceRange",
-            Condition::Geo {
-                shape: Shape::Polygon(_),
-                ..
-            } => "geoPolygon",
+            Condition::Geo { shape, .. } => match shape.as_ref() {
+                Shape::BoundingBox(_) => "geoBoundingBox",
+                Shape::Circle(_) => "geoDistance",
+                Shape::Annulus(_) => "geoDistanceRange",
+                Shape::Polygon(_) => "geoPolygon",
+            },
             Condition::Match { .. } => "match",
             Condition::Select { .. } => "select",
         }
@@ -181,7 +174,7 @@ impl Condition {
             }
             Condition::Geo { field, shape } => {
                 open_field(field, out);
-                match shape {
+                match shape.as_ref() {
                     Shape::BoundingBox(b) => {
                         out.push_str("{\"bottom\":");
                         write_number(b.bottom, out);

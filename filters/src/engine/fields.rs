@@ -8,10 +8,9 @@
 //! exactly the flattened lookup of the spec (literal dotted keys collide with nesting, the last
 //! one written wins), without building the flattened map.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
+use super::FoldMap;
 use crate::document::{js_ordered, MAX_FLATTEN_DEPTH};
 
 /// A registered field path.
@@ -19,12 +18,12 @@ pub type FieldId = u32;
 
 #[derive(Default)]
 pub(crate) struct FieldTable {
-    by_path: HashMap<Box<str>, FieldId>,
+    by_path: FoldMap<Box<str>, FieldId>,
     /// Per field: its path and how many literals read it (0 = free slot).
     entries: Vec<(Box<str>, u32)>,
     free: Vec<FieldId>,
     /// `P[..i]` for each registered path `P` with `P[i] == '.'`, with reference counts.
-    prefixes: HashMap<Box<str>, u32>,
+    prefixes: FoldMap<Box<str>, u32>,
 }
 
 impl FieldTable {

@@ -52,14 +52,20 @@
 //! under a read lock.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 
 use serde_json::Value;
 
 use super::fields::{FieldId, FieldTable};
 use super::geo_index::GeoIndex;
 use super::range::RangeIndex;
-use super::scalar_map::ScalarMap;
+use super::scalar_map::{EqualsIndex, ScalarMap};
+use super::FoldMap;
 use crate::condition::{Condition, Literal};
 use crate::eval;
 use crate::transform::{Canonical, FilterId};
@@ -75,7 +81,12 @@ pub const REANCHOR_PER_WRITE: usize = 4;
 const NO_FIELD: FieldId = FieldId::MAX;
 
 struct LitEntry {
-    literal: Literal,
+    condition: Arc<Condition>,
+    negated: bool,
+    /// Identity: the first 128 bits of SHA-256 of the literal's canonical key. The key itself
+    /// is not kept (it would double the memory of small filters); a collision would need
+    /// 2^64 work.
+    digest: u128,
     field: FieldId,
     /// Fields of a `match` literal, in the argument's key order.
     match_fields: Box<[FieldId]>,
@@ -84,10 +95,10 @@ struct LitEntry {
 }
 
 struct SubEntry {
-    literals: Box<[LitId]>,
-    owners: Vec<Slot>,
+    literals: SmallVec<[LitId; 2]>,
+    owners: SmallVec<[Slot; 1]>,
     /// Anchors followed from the root to the subfilter's place (all hold when it is reached).
-    path: Box<[LitId]>,
+    path: Path,
     /// In the `always` list of the node `path` leads to (else in the flat bucket of the last
     /// literal of `path`).
     in_always: bool,
@@ -112,7 +123,7 @@ impl Node {
 
 /// The subfilters anchored on one literal in one node.
 enum Bucket {
-    Flat(Vec<SubId>),
+    Flat(SmallVec<[SubId; 2]>),
     Nested(Box<Node>),
 }
 
@@ -120,8 +131,6 @@ enum Bucket {
 pub const NEST_AT: usize = 24;
 /// Maximum depth of the anchor tree.
 pub const MAX_NEST: usize = 4;
-
-type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Per-field statistics driving anchor choice.
 #[derive(Clone, Copy)]
@@ -145,13 +154,36 @@ impl Default for FieldStats {
 
 struct FilterEntry {
     id: FilterId,
-    subfilters: Box<[SubId]>,
+    subfilters: SmallVec<[SubId; 1]>,
+}
+
+/// The anchors leading to a subfilter, inline (the tree is at most [`MAX_NEST`] deep).
+#[derive(Clone, Copy, Default)]
+struct Path {
+    lits: [LitId; MAX_NEST],
+    len: u8,
+}
+
+impl Path {
+    fn new(lits: &[LitId]) -> Path {
+        let mut path = Path::default();
+        for (slot, &lit) in path.lits.iter_mut().zip(lits) {
+            *slot = lit;
+            path.len += 1;
+        }
+        path
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[LitId] {
+        &self.lits[..usize::from(self.len)]
+    }
 }
 
 /// The per-field anchor indexes.
 #[derive(Default)]
 struct FieldIndex {
-    equals: ScalarMap<LitId>,
+    equals: EqualsIndex,
     exists: Option<LitId>,
     array_values: ScalarMap<LitId>,
     ranges: RangeIndex,
@@ -227,11 +259,15 @@ pub struct Index {
     fields: FieldTable,
     stats: Vec<FieldStats>,
     lits: Slab<LitEntry>,
-    lit_by_key: FoldMap<Box<str>, LitId>,
+    /// Literal ids by digest (the table stores ids only; keys live in the slabs).
+    lit_by_digest: HashTable<LitId>,
     subs: Slab<SubEntry>,
-    sub_by_literals: FoldMap<Box<[LitId]>, SubId>,
+    /// Subfilter ids by their literal ids.
+    sub_by_literals: HashTable<SubId>,
     filters: Slab<FilterEntry>,
-    filter_by_id: FoldMap<FilterId, Slot>,
+    /// Filter slots by filter id.
+    filter_by_id: HashTable<Slot>,
+    hasher: foldhash::fast::RandomState,
     root: Node,
     /// Round-robin cursor of anchor maintenance.
     sweep: u32,
@@ -255,20 +291,33 @@ impl Index {
     }
 
     pub fn contains(&self, id: &FilterId) -> bool {
-        self.filter_by_id.contains_key(id)
+        self.find_filter(id).is_some()
+    }
+
+    fn find_filter(&self, id: &FilterId) -> Option<Slot> {
+        let filters = &self.filters;
+        self.filter_by_id
+            .find(filter_hash(id), |&slot| {
+                filters.get(slot).is_some_and(|f| f.id == *id)
+            })
+            .copied()
     }
 
     /// Registers a canonical filter under its id; a known id is not stored twice.
     pub fn register(&mut self, id: FilterId, canonical: &Canonical) {
-        if self.filter_by_id.contains_key(&id) {
+        if self.contains(&id) {
             return;
         }
         let slot = self.filters.insert(FilterEntry {
             id,
-            subfilters: Box::new([]),
+            subfilters: SmallVec::new(),
         });
-        self.filter_by_id.insert(id, slot);
-        let mut sub_ids = Vec::with_capacity(canonical.subfilters().len());
+        let filters = &self.filters;
+        self.filter_by_id
+            .insert_unique(filter_hash(&id), slot, |&s| {
+                filters.get(s).map_or(0, |f| filter_hash(&f.id))
+            });
+        let mut sub_ids = SmallVec::with_capacity(canonical.subfilters().len());
         for sub in canonical.subfilters() {
             let sub_id = self.acquire_subfilter(sub.literals());
             if let Some(entry) = self.subs.get_mut(sub_id) {
@@ -277,7 +326,7 @@ impl Index {
             sub_ids.push(sub_id);
         }
         if let Some(entry) = self.filters.get_mut(slot) {
-            entry.subfilters = sub_ids.into_boxed_slice();
+            entry.subfilters = sub_ids;
         }
         for _ in 0..REANCHOR_PER_WRITE {
             self.maintain_next_anchor();
@@ -286,9 +335,13 @@ impl Index {
 
     /// Removes a filter; returns whether it was registered. Everything only it used is freed.
     pub fn remove(&mut self, id: &FilterId) -> bool {
-        let Some(slot) = self.filter_by_id.remove(id) else {
+        let filters = &self.filters;
+        let Ok(found) = self.filter_by_id.find_entry(filter_hash(id), |&slot| {
+            filters.get(slot).is_some_and(|f| f.id == *id)
+        }) else {
             return false;
         };
+        let (slot, _) = found.remove();
         let Some(entry) = self.filters.remove(slot) else {
             return false;
         };
@@ -311,41 +364,73 @@ impl Index {
 
     fn acquire_subfilter(&mut self, literals: &[Literal]) -> SubId {
         // Known literals only: a new literal means a new subfilter.
-        let known: Option<Vec<LitId>> = literals
-            .iter()
-            .map(|l| self.lit_by_key.get(l.key()).copied())
-            .collect();
+        let known: Option<SmallVec<[LitId; 2]>> =
+            literals.iter().map(|l| self.find_literal(l)).collect();
         if let Some(ids) = &known {
-            if let Some(&sub_id) = self.sub_by_literals.get(ids.as_slice()) {
+            if let Some(sub_id) = self.find_subfilter(ids) {
                 return sub_id;
             }
         }
-        let ids: Box<[LitId]> = literals.iter().map(|l| self.acquire_literal(l)).collect();
+        let ids: SmallVec<[LitId; 2]> = literals.iter().map(|l| self.acquire_literal(l)).collect();
+        let hash = self.hasher.hash_one(ids.as_slice());
         let sub_id = self.subs.insert(SubEntry {
-            literals: ids.clone(),
-            owners: Vec::new(),
-            path: Box::new([]),
+            literals: ids,
+            owners: SmallVec::new(),
+            path: Path::default(),
             in_always: true,
             position: 0,
         });
-        self.sub_by_literals.insert(ids, sub_id);
+        let (subs, hasher) = (&self.subs, &self.hasher);
+        self.sub_by_literals.insert_unique(hash, sub_id, |&s| {
+            subs.get(s)
+                .map_or(0, |e| hasher.hash_one(e.literals.as_slice()))
+        });
         self.attach(sub_id);
         sub_id
     }
 
+    fn find_subfilter(&self, ids: &[LitId]) -> Option<SubId> {
+        let subs = &self.subs;
+        self.sub_by_literals
+            .find(self.hasher.hash_one(ids), |&s| {
+                subs.get(s).is_some_and(|e| e.literals.as_slice() == ids)
+            })
+            .copied()
+    }
+
     fn release_subfilter(&mut self, sub_id: SubId) {
         self.detach(sub_id);
+        let Some(sub) = self.subs.get(sub_id) else {
+            return;
+        };
+        let hash = self.hasher.hash_one(sub.literals.as_slice());
+        if let Ok(found) = self.sub_by_literals.find_entry(hash, |&s| s == sub_id) {
+            found.remove();
+        }
         let Some(sub) = self.subs.remove(sub_id) else {
             return;
         };
-        self.sub_by_literals.remove(&sub.literals);
         for &lit in sub.literals.iter() {
             self.release_literal(lit);
         }
     }
 
+    fn find_literal(&self, literal: &Literal) -> Option<LitId> {
+        let digest = literal_digest(literal);
+        let lits = &self.lits;
+        self.lit_by_digest
+            .find(digest as u64, |&id| {
+                lits.get(id).is_some_and(|l| l.digest == digest)
+            })
+            .copied()
+    }
+
     fn acquire_literal(&mut self, literal: &Literal) -> LitId {
-        if let Some(&id) = self.lit_by_key.get(literal.key()) {
+        let digest = literal_digest(literal);
+        let lits = &self.lits;
+        if let Some(&id) = self.lit_by_digest.find(digest as u64, |&id| {
+            lits.get(id).is_some_and(|l| l.digest == digest)
+        }) {
             if let Some(entry) = self.lits.get_mut(id) {
                 entry.refs += 1;
             }
@@ -377,12 +462,17 @@ impl Index {
             }
         }
         let id = self.lits.insert(LitEntry {
-            literal: literal.clone(),
+            condition: literal.condition().clone(),
+            negated: literal.negated(),
+            digest,
             field,
             match_fields,
             refs: 1,
         });
-        self.lit_by_key.insert(literal.key().into(), id);
+        let lits = &self.lits;
+        self.lit_by_digest.insert_unique(digest as u64, id, |&l| {
+            lits.get(l).map_or(0, |e| e.digest as u64)
+        });
         id
     }
 
@@ -397,9 +487,14 @@ impl Index {
         let Some(entry) = self.lits.remove(id) else {
             return;
         };
-        self.lit_by_key.remove(entry.literal.key());
+        if let Ok(found) = self
+            .lit_by_digest
+            .find_entry(entry.digest as u64, |&l| l == id)
+        {
+            found.remove();
+        }
         if let (Condition::Equals { .. }, Some(stats)) = (
-            entry.literal.condition().as_ref(),
+            entry.condition.as_ref(),
             self.stats.get_mut(entry.field as usize),
         ) {
             stats.equals -= 1;
@@ -436,9 +531,16 @@ impl Index {
         let Some(sub) = self.subs.get(sub_id) else {
             return;
         };
-        let (path, in_always, position) = (sub.path.clone(), sub.in_always, sub.position);
+        let (path, in_always, position) = (sub.path, sub.in_always, sub.position);
         let (root, mut tables) = self.tables();
-        detach_at(root, &path, in_always, position, sub_id, &mut tables);
+        detach_at(
+            root,
+            path.as_slice(),
+            in_always,
+            position,
+            sub_id,
+            &mut tables,
+        );
     }
 
     /// Re-examines the root anchor of the next subfilter of the round-robin.
@@ -457,7 +559,7 @@ impl Index {
             subs: &mut Slab::default(),
             stats: &self.stats,
         };
-        let current = sub.path.first().copied();
+        let current = sub.path.as_slice().first().copied();
         let best = tables.best_anchor(&sub.literals, &[]);
         let score = |l: Option<LitId>| l.and_then(|l| tables.anchor_score(l)).unwrap_or(f64::MAX);
         // Move only for a clear gain, so that anchors do not flap.
@@ -498,7 +600,11 @@ impl Index {
         );
         s.push_str("\nlargest flat buckets (size, depth, anchor):");
         for (n, lit, depth) in buckets.iter().take(8) {
-            let key = self.lits.get(*lit).map_or("?", |l| l.literal.key());
+            let key = self.lits.get(*lit).map_or(String::from("?"), |l| {
+                Literal::new(l.condition.clone(), l.negated)
+                    .key()
+                    .to_string()
+            });
             s.push_str(&format!("\n  {n:>7} {depth} {key}"));
         }
         s
@@ -569,7 +675,7 @@ impl Tables<'_> {
     /// `None`: cannot anchor (negated, or `match`, which has no single field).
     fn anchor_score(&self, lit: LitId) -> Option<f64> {
         let entry = self.lits.get(lit)?;
-        if entry.literal.negated() || entry.field == NO_FIELD {
+        if entry.negated || entry.field == NO_FIELD {
             return None;
         }
         let stats = self
@@ -577,7 +683,7 @@ impl Tables<'_> {
             .get(entry.field as usize)
             .copied()
             .unwrap_or_default();
-        Some(match entry.literal.condition().as_ref() {
+        Some(match entry.condition.as_ref() {
             Condition::Equals { .. } => 1.0 / (1.0 + f64::from(stats.equals)),
             Condition::Exists { value: None, .. } => 0.9,
             Condition::Exists { value: Some(_), .. } => 0.3,
@@ -630,7 +736,7 @@ impl Tables<'_> {
 
     fn place(&mut self, sub_id: SubId, path: &[LitId], in_always: bool, position: usize) {
         if let Some(sub) = self.subs.get_mut(sub_id) {
-            sub.path = path.into();
+            sub.path = Path::new(path);
             sub.in_always = in_always;
             sub.position = position as u32;
         }
@@ -656,7 +762,7 @@ fn attach_at(node: &mut Node, path: &mut Vec<LitId>, sub_id: SubId, tables: &mut
     };
     if !node.buckets.contains_key(&anchor) {
         index_literal(node, anchor, tables.lits);
-        node.buckets.insert(anchor, Bucket::Flat(Vec::new()));
+        node.buckets.insert(anchor, Bucket::Flat(SmallVec::new()));
     }
     path.push(anchor);
     if let Some(bucket) = node.buckets.get_mut(&anchor) {
@@ -729,9 +835,9 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
         return;
     };
     let index = node.fields.entry(entry.field).or_default();
-    match entry.literal.condition().as_ref() {
+    match entry.condition.as_ref() {
         Condition::Equals { value, .. } => {
-            index.equals.insert(value, lit);
+            index.equals.insert(value, lit, |l| equals_value(lits, l));
         }
         Condition::Exists { value: None, .. } => index.exists = Some(lit),
         Condition::Exists { value: Some(v), .. } => {
@@ -754,9 +860,9 @@ fn unindex_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
     let Some(index) = node.fields.get_mut(&entry.field) else {
         return;
     };
-    match entry.literal.condition().as_ref() {
+    match entry.condition.as_ref() {
         Condition::Equals { value, .. } => {
-            index.equals.remove(value);
+            index.equals.remove(value, lit);
         }
         Condition::Exists { value: None, .. } => index.exists = None,
         Condition::Exists { value: Some(v), .. } => {
@@ -821,7 +927,8 @@ impl<'a, 'd> Ctx<'a, 'd> {
     }
 
     fn probe(&mut self, node: &'a Node, index: &'a FieldIndex, value: &'d Value) {
-        if let Some(&lit) = index.equals.get(value) {
+        let lits = &self.index.lits;
+        if let Some(lit) = index.equals.get(value, |l| equals_value(lits, l)) {
             self.fire(node, lit);
         }
         if let Some(lit) = index.exists {
@@ -882,7 +989,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
             return;
         };
         for &lit in sub.literals.iter() {
-            if !sub.path.contains(&lit) && !self.holds(lit) {
+            if !sub.path.as_slice().contains(&lit) && !self.holds(lit) {
                 return;
             }
         }
@@ -901,7 +1008,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
         let Some(entry) = self.index.lits.get(lit) else {
             return false;
         };
-        let condition = entry.literal.condition().as_ref();
+        let condition = entry.condition.as_ref();
         match condition {
             Condition::Match { value } => {
                 let all = value
@@ -910,9 +1017,9 @@ impl<'a, 'd> Ctx<'a, 'd> {
                     .all(|(wanted, &f)| {
                         self.value(f).is_some_and(|v| eval::match_value(wanted, v))
                     });
-                all != entry.literal.negated()
+                all != entry.negated
             }
-            _ => eval::holds(condition, entry.literal.negated(), self.value(entry.field)),
+            _ => eval::holds(condition, entry.negated, self.value(entry.field)),
         }
     }
 }
@@ -966,4 +1073,29 @@ impl Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Hash of a filter id for the slot table (ids are SHA-256 already: any 8 bytes will do).
+fn filter_hash(id: &FilterId) -> u64 {
+    let bytes = id.as_bytes();
+    u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
+}
+
+/// A literal's identity in the index: 128 bits of SHA-256 of its canonical key.
+fn literal_digest(literal: &Literal) -> u128 {
+    let digest = Sha256::digest(literal.key().as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(bytes)
+}
+
+/// The value of an `equals` literal.
+#[inline]
+fn equals_value(lits: &Slab<LitEntry>, lit: LitId) -> Option<&crate::scalar::Scalar> {
+    match lits.get(lit)?.condition.as_ref() {
+        Condition::Equals { value, .. } => Some(value),
+        _ => None,
+    }
 }

@@ -26,6 +26,10 @@ use serde_json::Value;
 
 pub use index::Index;
 
+/// Hash maps of the matcher: foldhash is several times faster than the default SipHash on
+/// short keys and, randomly seeded per process, keeps resistance to crafted collisions.
+pub(crate) type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use crate::transform::{Canonical, FilterId};
 
 /// A collection's name: Kuzzle's `(index, collection)` pair.
@@ -47,7 +51,32 @@ impl CollectionName {
 /// All collections and their indexes.
 #[derive(Default)]
 pub struct Engine {
-    collections: RwLock<HashMap<CollectionName, Arc<RwLock<Index>>>>,
+    collections: RwLock<FoldMap<CollectionName, Collection>>,
+}
+
+/// A handle on one collection's index. Holding it saves the name lookup on every document
+/// (a server resolves the collection once per request, then matches).
+#[derive(Clone, Default)]
+pub struct Collection {
+    index: Arc<RwLock<Index>>,
+}
+
+impl Collection {
+    /// Appends to `out` the ids of the collection's filters that the document matches (each
+    /// once, in no particular order).
+    #[inline]
+    pub fn test(&self, document: &Value, out: &mut Vec<FilterId>) {
+        self.index.read().test(document, out);
+    }
+
+    /// Number of filters registered.
+    pub fn len(&self) -> usize {
+        self.index.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.read().is_empty()
+    }
 }
 
 impl Engine {
@@ -63,19 +92,19 @@ impl Engine {
         id: FilterId,
         canonical: &Canonical,
     ) -> FilterId {
-        let index = self.collection_or_create(collection);
-        index.write().register(id, canonical);
+        let handle = self.collection_or_create(collection);
+        handle.index.write().register(id, canonical);
         id
     }
 
     /// Removes a filter from a collection; returns whether it was there. A collection left
     /// empty is dropped.
     pub fn remove(&self, collection: &CollectionName, id: &FilterId) -> bool {
-        let Some(index) = self.collection(collection) else {
+        let Some(handle) = self.collection(collection) else {
             return false;
         };
         let (removed, empty) = {
-            let mut guard = index.write();
+            let mut guard = handle.index.write();
             (guard.remove(id), guard.is_empty())
         };
         if empty {
@@ -83,7 +112,7 @@ impl Engine {
             // Re-check under the map's lock: a registration may have raced in.
             if collections
                 .get(collection)
-                .is_some_and(|c| Arc::ptr_eq(c, &index) && c.read().is_empty())
+                .is_some_and(|c| Arc::ptr_eq(&c.index, &handle.index) && c.is_empty())
             {
                 collections.remove(collection);
             }
@@ -94,27 +123,26 @@ impl Engine {
     /// Appends to `out` the ids of the collection's filters that the document matches (each
     /// once, in no particular order). An unknown collection matches nothing.
     pub fn test(&self, collection: &CollectionName, document: &Value, out: &mut Vec<FilterId>) {
-        if let Some(index) = self.collection(collection) {
-            index.read().test(document, out);
+        if let Some(handle) = self.collection(collection) {
+            handle.test(document, out);
         }
     }
 
     /// Whether the collection holds the filter.
     pub fn contains(&self, collection: &CollectionName, id: &FilterId) -> bool {
         self.collection(collection)
-            .is_some_and(|index| index.read().contains(id))
+            .is_some_and(|handle| handle.index.read().contains(id))
     }
 
     /// Number of filters registered in a collection.
     pub fn len(&self, collection: &CollectionName) -> usize {
-        self.collection(collection)
-            .map_or(0, |index| index.read().len())
+        self.collection(collection).map_or(0, |handle| handle.len())
     }
 
     /// A human-readable summary of a collection's index (see [`Index::summary`]).
     pub fn summary(&self, collection: &CollectionName) -> Option<String> {
         self.collection(collection)
-            .map(|index| index.read().summary())
+            .map(|handle| handle.index.read().summary())
     }
 
     /// The collections holding at least one filter.
@@ -124,11 +152,14 @@ impl Engine {
         names
     }
 
-    fn collection(&self, name: &CollectionName) -> Option<Arc<RwLock<Index>>> {
+    /// A handle on a collection, to match many documents without looking its name up again.
+    /// `None` when the collection holds no filter. A handle outliving the collection's removal
+    /// keeps matching its (then empty) index.
+    pub fn collection(&self, name: &CollectionName) -> Option<Collection> {
         self.collections.read().get(name).cloned()
     }
 
-    fn collection_or_create(&self, name: &CollectionName) -> Arc<RwLock<Index>> {
+    fn collection_or_create(&self, name: &CollectionName) -> Collection {
         if let Some(index) = self.collection(name) {
             return index;
         }

@@ -4,15 +4,14 @@
 //! path), numbers by their normalized bits (`-0` folded into `0`, so `1`, `1.0` and `1e0` are one
 //! key), booleans and null in fixed slots.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
+use super::FoldMap;
 use crate::scalar::Scalar;
 
 pub(crate) struct ScalarMap<V> {
-    strings: HashMap<Box<str>, V>,
-    numbers: HashMap<u64, V>,
+    strings: FoldMap<Box<str>, V>,
+    numbers: FoldMap<u64, V>,
     bools: [Option<V>; 2],
     null: Option<V>,
 }
@@ -20,8 +19,8 @@ pub(crate) struct ScalarMap<V> {
 impl<V> Default for ScalarMap<V> {
     fn default() -> Self {
         ScalarMap {
-            strings: HashMap::new(),
-            numbers: HashMap::new(),
+            strings: FoldMap::default(),
+            numbers: FoldMap::default(),
             bools: [None, None],
             null: None,
         }
@@ -68,5 +67,85 @@ impl<V> ScalarMap<V> {
             && self.numbers.is_empty()
             && self.bools.iter().all(Option::is_none)
             && self.null.is_none()
+    }
+}
+
+/// The `equals` anchors of one field: literal ids by value, without copying the values (each
+/// literal's condition already holds its value; the table stores only ids and asks `value_of`
+/// to compare). At a million filters on one field this saves a copy of every value string.
+#[derive(Default)]
+pub(crate) struct EqualsIndex {
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl EqualsIndex {
+    fn hash(&self, value: &Scalar) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(value)
+    }
+
+    /// The hash `hash` would give the scalar a document value holds.
+    fn hash_json(&self, value: &Value) -> Option<u64> {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        // Must feed the hasher exactly as `impl Hash for Scalar` does.
+        match value {
+            Value::Null => h.write_u8(0),
+            Value::Bool(b) => {
+                h.write_u8(1);
+                b.hash(&mut h)
+            }
+            Value::Number(n) => {
+                h.write_u8(2);
+                (n.as_f64()? + 0.0).to_bits().hash(&mut h)
+            }
+            Value::String(s) => {
+                h.write_u8(3);
+                s.as_str().hash(&mut h)
+            }
+            Value::Array(_) | Value::Object(_) => return None,
+        }
+        Some(h.finish())
+    }
+
+    pub fn insert<'a>(
+        &mut self,
+        value: &Scalar,
+        lit: u32,
+        value_of: impl Fn(u32) -> Option<&'a Scalar>,
+    ) {
+        let hash = self.hash(value);
+        let hasher = &self.hasher;
+        self.table.insert_unique(hash, lit, |&l| {
+            value_of(l).map_or(0, |v| std::hash::BuildHasher::hash_one(hasher, v))
+        });
+    }
+
+    pub fn remove(&mut self, value: &Scalar, lit: u32) {
+        let hash = self.hash(value);
+        if let Ok(entry) = self.table.find_entry(hash, |&l| l == lit) {
+            entry.remove();
+        }
+    }
+
+    /// The literal whose value is strictly equal to a document value.
+    #[inline]
+    pub fn get<'a>(
+        &self,
+        value: &Value,
+        value_of: impl Fn(u32) -> Option<&'a Scalar>,
+    ) -> Option<u32> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let hash = self.hash_json(value)?;
+        self.table
+            .find(hash, |&l| value_of(l).is_some_and(|v| v.strict_eq(value)))
+            .copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 }

@@ -408,7 +408,7 @@ impl Parser<'_> {
         }
         self.leaf(Condition::Exists {
             field: field.into(),
-            value,
+            value: value.map(Box::new),
         })
     }
 
@@ -484,7 +484,7 @@ impl Parser<'_> {
         })?;
         self.leaf(Condition::Regexp {
             field: field.into(),
-            pattern,
+            pattern: Box::new(pattern),
         })
     }
 
@@ -502,7 +502,9 @@ impl Parser<'_> {
         let Value::Object(value) = multiset_order(arg) else {
             return self.err("must be a non-empty object");
         };
-        self.leaf(Condition::Match { value })
+        self.leaf(Condition::Match {
+            value: Box::new(value),
+        })
     }
 
     fn select(&mut self, arg: &Value) -> Result<Ast> {
@@ -544,7 +546,7 @@ impl Parser<'_> {
         })?;
         self.leaf(Condition::Geo {
             field: field.into(),
-            shape: Shape::BoundingBox(bbox),
+            shape: Box::new(Shape::BoundingBox(bbox)),
         })
     }
 
@@ -588,7 +590,7 @@ impl Parser<'_> {
         let radius = self.distance(map, "distance")?;
         self.leaf(Condition::Geo {
             field: field.into(),
-            shape: Shape::Circle(Circle { center, radius }),
+            shape: Box::new(Shape::Circle(Circle { center, radius })),
         })
     }
 
@@ -605,7 +607,7 @@ impl Parser<'_> {
         let center = self.center(field, point)?;
         self.leaf(Condition::Geo {
             field: field.into(),
-            shape: Shape::Annulus(Annulus { center, from, to }),
+            shape: Box::new(Shape::Annulus(Annulus { center, from, to })),
         })
     }
 
@@ -636,7 +638,7 @@ impl Parser<'_> {
         })?;
         self.leaf(Condition::Geo {
             field: field.into(),
-            shape: Shape::Polygon(polygon),
+            shape: Box::new(Shape::Polygon(polygon)),
         })
     }
 }
