@@ -1057,17 +1057,22 @@ impl Scratch {
             self.filter_gen.iter_mut().for_each(|g| *g = 0);
             self.gen = 1;
         }
-        if self.field_gen.len() < fields {
-            self.field_gen.resize(fields, 0);
-            self.field_pos.resize(fields, 0);
-        }
-        if self.sub_gen.len() < subs {
-            self.sub_gen.resize(subs, 0);
-        }
-        if self.filter_gen.len() < filters {
-            self.filter_gen.resize(filters, 0);
-        }
+        fit(&mut self.field_gen, fields);
+        fit(&mut self.field_pos, fields);
+        fit(&mut self.sub_gen, subs);
+        fit(&mut self.filter_gen, filters);
         self.gen
+    }
+}
+
+/// Grows a stamp array to `len`, or gives memory back when it is far larger than needed (the
+/// collections this thread matches have shrunk).
+fn fit(stamps: &mut Vec<u32>, len: usize) {
+    if stamps.len() < len {
+        stamps.resize(len, 0);
+    } else if stamps.len() > 4 * len.max(1024) {
+        stamps.truncate(len);
+        stamps.shrink_to_fit();
     }
 }
 
