@@ -51,7 +51,7 @@
 //! a document is matched without allocating, and any number of threads match concurrently
 //! under a read lock.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -75,7 +75,7 @@ type SubId = u32;
 type Slot = u32;
 
 /// Subfilters whose anchor is re-examined at each registration.
-pub const REANCHOR_PER_WRITE: usize = 4;
+pub const REANCHOR_PER_WRITE: usize = 2;
 
 /// Marks "no field" (a `match` literal reads several).
 const NO_FIELD: FieldId = FieldId::MAX;
@@ -92,6 +92,9 @@ struct LitEntry {
     match_fields: Box<[FieldId]>,
     /// Subfilters containing this literal.
     refs: u32,
+    /// For geo literals: the share of the globe their envelope covers (computing an envelope
+    /// is too slow to redo at every anchor decision).
+    geo_area: f32,
 }
 
 struct SubEntry {
@@ -363,15 +366,20 @@ impl Index {
     }
 
     fn acquire_subfilter(&mut self, literals: &[Literal]) -> SubId {
+        let digests: SmallVec<[u128; 4]> = literals.iter().map(literal_digest).collect();
         // Known literals only: a new literal means a new subfilter.
         let known: Option<SmallVec<[LitId; 2]>> =
-            literals.iter().map(|l| self.find_literal(l)).collect();
+            digests.iter().map(|&d| self.find_literal(d)).collect();
         if let Some(ids) = &known {
             if let Some(sub_id) = self.find_subfilter(ids) {
                 return sub_id;
             }
         }
-        let ids: SmallVec<[LitId; 2]> = literals.iter().map(|l| self.acquire_literal(l)).collect();
+        let ids: SmallVec<[LitId; 2]> = literals
+            .iter()
+            .zip(&digests)
+            .map(|(l, &d)| self.acquire_literal(l, d))
+            .collect();
         let hash = self.hasher.hash_one(ids.as_slice());
         let sub_id = self.subs.insert(SubEntry {
             literals: ids,
@@ -415,8 +423,7 @@ impl Index {
         }
     }
 
-    fn find_literal(&self, literal: &Literal) -> Option<LitId> {
-        let digest = literal_digest(literal);
+    fn find_literal(&self, digest: u128) -> Option<LitId> {
         let lits = &self.lits;
         self.lit_by_digest
             .find(digest as u64, |&id| {
@@ -425,8 +432,7 @@ impl Index {
             .copied()
     }
 
-    fn acquire_literal(&mut self, literal: &Literal) -> LitId {
-        let digest = literal_digest(literal);
+    fn acquire_literal(&mut self, literal: &Literal, digest: u128) -> LitId {
         let lits = &self.lits;
         if let Some(&id) = self.lit_by_digest.find(digest as u64, |&id| {
             lits.get(id).is_some_and(|l| l.digest == digest)
@@ -461,6 +467,17 @@ impl Index {
                 _ => {}
             }
         }
+        let geo_area = match condition {
+            Condition::Geo { shape, .. } => {
+                let e = shape.envelope();
+                if e.is_empty() {
+                    0.0
+                } else {
+                    ((e.max_lat - e.min_lat) / 180.0 * ((e.max_lon - e.min_lon) / 360.0)) as f32
+                }
+            }
+            _ => 0.0,
+        };
         let id = self.lits.insert(LitEntry {
             condition: literal.condition().clone(),
             negated: literal.negated(),
@@ -468,6 +485,7 @@ impl Index {
             field,
             match_fields,
             refs: 1,
+            geo_area,
         });
         let lits = &self.lits;
         self.lit_by_digest.insert_unique(digest as u64, id, |&l| {
@@ -627,14 +645,14 @@ impl Index {
     fn test_with(&self, doc: &Value, scratch: &mut Scratch, out: &mut Vec<FilterId>) {
         let gen = scratch.begin(
             self.fields.capacity(),
-            self.subs.capacity(),
             self.filters.capacity(),
+            self.lits.capacity(),
         );
         let Scratch {
             field_gen,
             field_pos,
-            sub_gen,
             filter_gen,
+            lit_cache,
             present,
             touched,
             path,
@@ -660,8 +678,8 @@ impl Index {
             field_pos,
             values: &values,
             touched,
-            sub_gen,
             filter_gen,
+            lit_cache,
             out,
         };
         ctx.probe_node(&self.root);
@@ -700,18 +718,10 @@ impl Tables<'_> {
                     0.5
                 }
             }
-            Condition::Geo { shape, .. } => {
-                let e = shape.envelope();
-                if e.is_empty() {
-                    1e-4
-                } else {
-                    let area = (e.max_lat - e.min_lat) / 180.0 * ((e.max_lon - e.min_lon) / 360.0);
-                    // Documents and subscriptions cluster where people are (many circles around
-                    // the same cities): area alone says little, so the estimate has the same
-                    // floor as ranges, and an equality on a diverse field is preferred.
-                    (area * 50.0).clamp(0.05, 0.8)
-                }
-            }
+            // Documents and subscriptions cluster where people are (many circles around the
+            // same cities): area alone says little, so the estimate has the same floor as
+            // ranges, and an equality on a diverse field is preferred.
+            Condition::Geo { .. } => (f64::from(entry.geo_area) * 50.0).clamp(0.05, 0.8),
             Condition::Select { .. } => 1.2,
             Condition::Regexp { .. } => 1.5,
             Condition::Match { .. } => return None,
@@ -889,8 +899,9 @@ struct Ctx<'a, 'd> {
     field_pos: &'a [u32],
     values: &'a [&'d Value],
     touched: &'a [FieldId],
-    sub_gen: &'a mut [u32],
     filter_gen: &'a mut [u32],
+    /// Per literal: `gen << 1 | result` when evaluated for this document.
+    lit_cache: &'a [Cell<u32>],
     out: &'a mut Vec<FilterId>,
 }
 
@@ -979,12 +990,12 @@ impl<'a, 'd> Ctx<'a, 'd> {
     }
 
     /// Verifies a candidate subfilter (the anchors on its path, known to hold, are skipped).
+    ///
+    /// A subfilter sits in exactly one place of the tree, so it is a candidate once per
+    /// document (twice only when an anchor fires twice: a duplicated array element, a shape
+    /// whose envelope wraps the antimeridian): no per-subfilter stamp is needed, which saves a
+    /// random memory access per candidate. Filters are deduplicated on output.
     fn candidate(&mut self, sub_id: SubId) {
-        let s = sub_id as usize;
-        if self.sub_gen[s] == self.gen {
-            return;
-        }
-        self.sub_gen[s] = self.gen;
         let Some(sub) = self.index.subs.get(sub_id) else {
             return;
         };
@@ -1004,7 +1015,24 @@ impl<'a, 'd> Ctx<'a, 'd> {
         }
     }
 
+    /// Whether a literal holds for the document. Results are cached per document: literals
+    /// shared by many candidates (`status == "active"`, `not country == "FR"`) are evaluated
+    /// once, and a cache hit touches one small array instead of the literal, its condition and
+    /// its value.
     fn holds(&self, lit: LitId) -> bool {
+        let Some(cached) = self.lit_cache.get(lit as usize) else {
+            return false;
+        };
+        let stamp = cached.get();
+        if stamp >> 1 == self.gen {
+            return stamp & 1 == 1;
+        }
+        let result = self.evaluate(lit);
+        cached.set(self.gen << 1 | u32::from(result));
+        result
+    }
+
+    fn evaluate(&self, lit: LitId) -> bool {
         let Some(entry) = self.index.lits.get(lit) else {
             return false;
         };
@@ -1040,27 +1068,33 @@ struct Scratch {
     gen: u32,
     field_gen: Vec<u32>,
     field_pos: Vec<u32>,
-    sub_gen: Vec<u32>,
     filter_gen: Vec<u32>,
+    lit_cache: Vec<Cell<u32>>,
     present: Vec<&'static Value>,
     touched: Vec<FieldId>,
     path: String,
 }
 
 impl Scratch {
-    fn begin(&mut self, fields: usize, subs: usize, filters: usize) -> u32 {
-        self.gen = self.gen.wrapping_add(1);
-        if self.gen == 0 {
-            // Wrapped: old stamps could collide; clear them once every 2^32 documents.
+    fn begin(&mut self, fields: usize, filters: usize, lits: usize) -> u32 {
+        self.gen += 1;
+        // Stamps hold 31 bits of generation (the literal cache keeps a result bit beside it).
+        if self.gen >= 1 << 31 {
+            // Wrapped: old stamps could collide; clear them once every 2^31 documents.
+            self.lit_cache.iter().for_each(|c| c.set(0));
             self.field_gen.iter_mut().for_each(|g| *g = 0);
-            self.sub_gen.iter_mut().for_each(|g| *g = 0);
             self.filter_gen.iter_mut().for_each(|g| *g = 0);
             self.gen = 1;
         }
         fit(&mut self.field_gen, fields);
         fit(&mut self.field_pos, fields);
-        fit(&mut self.sub_gen, subs);
         fit(&mut self.filter_gen, filters);
+        if self.lit_cache.len() < lits {
+            self.lit_cache.resize_with(lits, || Cell::new(0));
+        } else if self.lit_cache.len() > 4 * lits.max(1024) {
+            self.lit_cache.truncate(lits);
+            self.lit_cache.shrink_to_fit();
+        }
         self.gen
     }
 }
