@@ -29,6 +29,16 @@ fn corpora() -> Vec<PathBuf> {
     dirs
 }
 
+fn run_match(filters: &Path, docs: &Path) -> std::process::Output {
+    herald()
+        .args(["match", "--filters"])
+        .arg(filters)
+        .arg("--docs")
+        .arg(docs)
+        .output()
+        .unwrap()
+}
+
 fn temp_file(name: &str, content: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("herald-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -42,13 +52,7 @@ fn match_prints_expected_intended_on_every_corpus() {
     let dirs = corpora();
     assert!(!dirs.is_empty());
     for dir in dirs {
-        let output = herald()
-            .args(["match", "--filters"])
-            .arg(dir.join("filters.jsonl"))
-            .arg("--docs")
-            .arg(dir.join("docs.jsonl"))
-            .output()
-            .unwrap();
+        let output = run_match(&dir.join("filters.jsonl"), &dir.join("docs.jsonl"));
         assert!(
             output.status.success(),
             "{}",
@@ -70,13 +74,7 @@ fn match_aborts_on_an_invalid_filter_naming_the_line() {
         "{\"equals\":{\"a\":1}}\n{\"range\":{\"a\":{\"gt\":\"x\"}}}\n",
     );
     let docs = temp_file("docs.jsonl", "{\"a\":1}\n");
-    let output = herald()
-        .args(["match", "--filters"])
-        .arg(&filters)
-        .arg("--docs")
-        .arg(&docs)
-        .output()
-        .unwrap();
+    let output = run_match(&filters, &docs);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 2"), "{stderr}");
@@ -91,13 +89,7 @@ fn match_reports_identical_filters_on_every_line() {
         "{\"in\":{\"a\":[\"x\",\"y\"]}}\n{\"exists\":\"b\"}\n{\"in\":{\"a\":[\"y\",\"x\"]}}\n{}\n",
     );
     let docs = temp_file("dup-docs.jsonl", "{\"a\":\"y\"}\n{\"b\":null}\n{}\n");
-    let output = herald()
-        .args(["match", "--filters"])
-        .arg(&filters)
-        .arg("--docs")
-        .arg(&docs)
-        .output()
-        .unwrap();
+    let output = run_match(&filters, &docs);
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),

@@ -32,7 +32,9 @@ pub mod transform;
 
 pub use condition::{Condition, Literal};
 pub use error::FilterError;
-pub use transform::{normalize, standardize, Canonical, FilterId, Normalized, Standardized};
+pub use transform::{
+    normalize, standardize, Canonical, FilterId, Normalized, Standardized, KEYWORDS,
+};
 
 /// Limits applied to every filter.
 #[derive(Clone, Debug)]

@@ -133,26 +133,7 @@ mod tests {
     use super::*;
 
     /// Top-level keywords of the language (spec 3.1).
-    const LANGUAGE: &[&str] = &[
-        "and",
-        "bool",
-        "equals",
-        "exists",
-        "geoBoundingBox",
-        "geoDistance",
-        "geoDistanceRange",
-        "geoPolygon",
-        "ids",
-        "in",
-        "match",
-        "missing",
-        "not",
-        "nothing",
-        "or",
-        "select",
-        "range",
-        "regexp",
-    ];
+    const LANGUAGE: &[&str] = herald_filters::KEYWORDS;
 
     /// Structural checks that Koncorde's validation would make on every
     /// sub-filter: one keyword, known, operand arguments well formed, at most

@@ -28,6 +28,7 @@ pub use id::FilterId;
 pub use standardize::Nnf;
 
 pub(crate) use parse::is_truthy;
+pub use parse::KEYWORDS;
 
 /// A filter that passed validation, in negation normal form: what the reference evaluator
 /// walks.

@@ -42,8 +42,8 @@ pub(crate) enum Ast {
     Not(Box<Ast>),
 }
 
-/// The keywords of the language, as the "unknown keyword" check knows them.
-const KEYWORDS: &[&str] = &[
+/// The keywords of the language (what may stand as the one key of a filter object).
+pub const KEYWORDS: &[&str] = &[
     "and",
     "bool",
     "equals",
