@@ -55,7 +55,6 @@ use std::cell::{Cell, RefCell};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
@@ -65,6 +64,7 @@ use super::fields::{FieldId, FieldTable};
 use super::geo_index::GeoIndex;
 use super::range::RangeIndex;
 use super::scalar_map::{EqualsIndex, ScalarMap};
+use super::storage::{ShardedTable, Slab};
 use super::FoldMap;
 use crate::condition::{Condition, Literal};
 use crate::eval;
@@ -113,7 +113,7 @@ struct SubEntry {
 #[derive(Default)]
 struct Node {
     fields: FoldMap<FieldId, FieldIndex>,
-    buckets: FoldMap<LitId, Bucket>,
+    buckets: ShardedTable<(LitId, Bucket)>,
     /// Subfilters with no positive literal left to anchor on.
     always: Vec<SubId>,
 }
@@ -122,6 +122,34 @@ impl Node {
     fn is_empty(&self) -> bool {
         self.buckets.is_empty() && self.always.is_empty()
     }
+
+    #[inline]
+    fn bucket(&self, lit: LitId) -> Option<&Bucket> {
+        self.buckets
+            .find(lit_hash(lit), |(l, _)| *l == lit)
+            .map(|(_, b)| b)
+    }
+
+    fn bucket_mut(&mut self, lit: LitId) -> Option<&mut Bucket> {
+        self.buckets
+            .find_mut(lit_hash(lit), |(l, _)| *l == lit)
+            .map(|(_, b)| b)
+    }
+
+    fn insert_bucket(&mut self, lit: LitId, bucket: Bucket) {
+        self.buckets
+            .insert_unique(lit_hash(lit), (lit, bucket), |(l, _)| lit_hash(*l));
+    }
+
+    fn remove_bucket(&mut self, lit: LitId) {
+        self.buckets.remove(lit_hash(lit), |(l, _)| *l == lit);
+    }
+}
+
+/// Hash of an internal literal id (dense integers: a multiplicative mix is enough).
+#[inline]
+fn lit_hash(lit: LitId) -> u64 {
+    u64::from(lit).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The subfilters anchored on one literal in one node.
@@ -206,56 +234,6 @@ impl FieldIndex {
     }
 }
 
-/// A slab: dense ids, freed ids reused.
-struct Slab<T> {
-    items: Vec<Option<T>>,
-    free: Vec<u32>,
-}
-
-impl<T> Default for Slab<T> {
-    fn default() -> Self {
-        Slab {
-            items: Vec::new(),
-            free: Vec::new(),
-        }
-    }
-}
-
-impl<T> Slab<T> {
-    fn insert(&mut self, item: T) -> u32 {
-        match self.free.pop() {
-            Some(id) => {
-                self.items[id as usize] = Some(item);
-                id
-            }
-            None => {
-                self.items.push(Some(item));
-                (self.items.len() - 1) as u32
-            }
-        }
-    }
-    fn remove(&mut self, id: u32) -> Option<T> {
-        let item = self.items.get_mut(id as usize)?.take();
-        if item.is_some() {
-            self.free.push(id);
-        }
-        item
-    }
-    #[inline]
-    fn get(&self, id: u32) -> Option<&T> {
-        self.items.get(id as usize)?.as_ref()
-    }
-    fn get_mut(&mut self, id: u32) -> Option<&mut T> {
-        self.items.get_mut(id as usize)?.as_mut()
-    }
-    fn capacity(&self) -> usize {
-        self.items.len()
-    }
-    fn len(&self) -> usize {
-        self.items.len() - self.free.len()
-    }
-}
-
 /// Everything registered in one collection.
 #[derive(Default)]
 pub struct Index {
@@ -263,13 +241,13 @@ pub struct Index {
     stats: Vec<FieldStats>,
     lits: Slab<LitEntry>,
     /// Literal ids by digest (the table stores ids only; keys live in the slabs).
-    lit_by_digest: HashTable<LitId>,
+    lit_by_digest: ShardedTable<LitId>,
     subs: Slab<SubEntry>,
     /// Subfilter ids by their literal ids.
-    sub_by_literals: HashTable<SubId>,
+    sub_by_literals: ShardedTable<SubId>,
     filters: Slab<FilterEntry>,
     /// Filter slots by filter id.
-    filter_by_id: HashTable<Slot>,
+    filter_by_id: ShardedTable<Slot>,
     hasher: foldhash::fast::RandomState,
     root: Node,
     /// Round-robin cursor of anchor maintenance.
@@ -339,12 +317,11 @@ impl Index {
     /// Removes a filter; returns whether it was registered. Everything only it used is freed.
     pub fn remove(&mut self, id: &FilterId) -> bool {
         let filters = &self.filters;
-        let Ok(found) = self.filter_by_id.find_entry(filter_hash(id), |&slot| {
+        let Some(slot) = self.filter_by_id.remove(filter_hash(id), |&slot| {
             filters.get(slot).is_some_and(|f| f.id == *id)
         }) else {
             return false;
         };
-        let (slot, _) = found.remove();
         let Some(entry) = self.filters.remove(slot) else {
             return false;
         };
@@ -358,9 +335,6 @@ impl Index {
             if sub.owners.is_empty() {
                 self.release_subfilter(sub_id);
             }
-        }
-        if self.filters.len() == 0 {
-            *self = Index::default();
         }
         true
     }
@@ -412,9 +386,7 @@ impl Index {
             return;
         };
         let hash = self.hasher.hash_one(sub.literals.as_slice());
-        if let Ok(found) = self.sub_by_literals.find_entry(hash, |&s| s == sub_id) {
-            found.remove();
-        }
+        self.sub_by_literals.remove(hash, |&s| s == sub_id);
         let Some(sub) = self.subs.remove(sub_id) else {
             return;
         };
@@ -505,12 +477,7 @@ impl Index {
         let Some(entry) = self.lits.remove(id) else {
             return;
         };
-        if let Ok(found) = self
-            .lit_by_digest
-            .find_entry(entry.digest as u64, |&l| l == id)
-        {
-            found.remove();
-        }
+        self.lit_by_digest.remove(entry.digest as u64, |&l| l == id);
         if let (Condition::Equals { .. }, Some(stats)) = (
             entry.condition.as_ref(),
             self.stats.get_mut(entry.field as usize),
@@ -597,7 +564,7 @@ impl Index {
         while let Some((node, depth)) = stack.pop() {
             nodes += 1;
             always += node.always.len();
-            for (lit, bucket) in &node.buckets {
+            for (lit, bucket) in node.buckets.iter() {
                 match bucket {
                     Bucket::Flat(subs) => buckets.push((subs.len(), *lit, depth)),
                     Bucket::Nested(child) => stack.push((child, depth + 1)),
@@ -770,12 +737,12 @@ fn attach_at(node: &mut Node, path: &mut Vec<LitId>, sub_id: SubId, tables: &mut
         tables.place(sub_id, path, true, node.always.len() - 1);
         return;
     };
-    if !node.buckets.contains_key(&anchor) {
+    if node.bucket(anchor).is_none() {
         index_literal(node, anchor, tables.lits);
-        node.buckets.insert(anchor, Bucket::Flat(SmallVec::new()));
+        node.insert_bucket(anchor, Bucket::Flat(SmallVec::new()));
     }
     path.push(anchor);
-    if let Some(bucket) = node.buckets.get_mut(&anchor) {
+    if let Some(bucket) = node.bucket_mut(anchor) {
         match bucket {
             Bucket::Flat(members) => {
                 members.push(sub_id);
@@ -815,7 +782,7 @@ fn detach_at(
             }
         }
         [anchor, rest @ ..] => {
-            let emptied = match node.buckets.get_mut(anchor) {
+            let emptied = match node.bucket_mut(*anchor) {
                 Some(Bucket::Flat(members)) if rest.is_empty() && !in_always => {
                     if members.get(position) == Some(&sub_id) {
                         members.swap_remove(position);
@@ -831,7 +798,7 @@ fn detach_at(
                 _ => false,
             };
             if emptied {
-                node.buckets.remove(anchor);
+                node.remove_bucket(*anchor);
                 unindex_literal(node, *anchor, tables.lits);
             }
         }
@@ -978,7 +945,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
 
     /// An anchor holds: its subfilters are candidates, or its nested node is probed.
     fn fire(&mut self, node: &'a Node, lit: LitId) {
-        match node.buckets.get(&lit) {
+        match node.bucket(lit) {
             Some(Bucket::Flat(members)) => {
                 for &sub in members {
                     self.candidate(sub);

@@ -17,6 +17,7 @@ mod geo_index;
 mod index;
 mod range;
 mod scalar_map;
+mod storage;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,10 +104,16 @@ impl Engine {
         let Some(handle) = self.collection(collection) else {
             return false;
         };
-        let (removed, empty) = {
+        let (removed, empty, emptied) = {
             let mut guard = handle.index.write();
-            (guard.remove(id), guard.is_empty())
+            let removed = guard.remove(id);
+            // An emptied index still holds the (empty) tables of its peak size: swap it for a
+            // fresh one and free the old one after the lock is released.
+            let empty = guard.is_empty();
+            let emptied = (removed && empty).then(|| std::mem::take(&mut *guard));
+            (removed, empty, emptied)
         };
+        drop(emptied);
         if empty {
             let mut collections = self.collections.write();
             // Re-check under the map's lock: a registration may have raced in.

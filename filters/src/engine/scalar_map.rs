@@ -75,7 +75,7 @@ impl<V> ScalarMap<V> {
 /// to compare). At a million filters on one field this saves a copy of every value string.
 #[derive(Default)]
 pub(crate) struct EqualsIndex {
-    table: hashbrown::HashTable<u32>,
+    table: super::storage::ShardedTable<u32>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -124,9 +124,7 @@ impl EqualsIndex {
 
     pub fn remove(&mut self, value: &Scalar, lit: u32) {
         let hash = self.hash(value);
-        if let Ok(entry) = self.table.find_entry(hash, |&l| l == lit) {
-            entry.remove();
-        }
+        self.table.remove(hash, |&l| l == lit);
     }
 
     /// The literal whose value is strictly equal to a document value.
