@@ -112,9 +112,11 @@ impl<T> Default for ShardedTable<T> {
     }
 }
 
+/// The shard of a hash: middle bits, because hashbrown uses the top 7 bits as its tag and the
+/// low bits as the position (sharding on either would make them equal within a shard).
 #[inline]
 fn shard_of(hash: u64) -> usize {
-    (hash >> (64 - SHARDS.trailing_zeros())) as usize
+    (hash >> 32) as usize & (SHARDS - 1)
 }
 
 impl<T> ShardedTable<T> {
