@@ -1,2 +1,25 @@
-//! Herald — stub being written.
+//! Herald: a realtime room engine speaking Kuzzle's realtime protocol.
+//!
+//! Clients subscribe with Koncorde filters; identical filters share a room; every document
+//! change or published message is matched against all rooms at once and turned into
+//! notifications. The filter language and the matcher live in their own crate,
+//! [`herald_filters`]; this crate builds the engine around them. Modules, in the order data
+//! flows through them:
+//!
+//! * [`rooms`] — rooms, channels, subscriptions and presence counts; the matcher holds one
+//!   entry per room (the room id is a stable hash of index, collection and canonical filter).
+//! * [`notify`] — the engine ([`notify::Hub`]): document changes and publishes become
+//!   notifications (scope in/out, presence), serialized once per channel.
+//! * [`store`] — document state (latest document and the rooms it matched at its last
+//!   notification), behind one trait: redb on disk, or in memory.
+//! * [`delivery`] — the seam to the network: per-connection bounded queues of shared frames.
+//! * [`workload`] — seeded benchmark workloads (filters and documents) shared by `herald
+//!   bench-match`, the criterion benches and the Koncorde harness.
+//!
+//! The `herald` binary (`src/main.rs`, `src/cli/`) exposes the offline filter tools
+//! (`normalize`, `match`, `bench-match`, `gen-workload`); the network server comes next.
+pub mod delivery;
+pub mod notify;
+pub mod rooms;
+pub mod store;
 pub mod workload;

@@ -1,0 +1,288 @@
+//! Delivery: the seam between the room engine and the network.
+//!
+//! The engine never writes to a socket. It serializes each notification once per channel into a
+//! [`Frame`] (shared, reference-counted bytes) and hands the frame to every connection of that
+//! channel through one trait, [`Delivery`]. That single entry point is where the server plugs its
+//! sockets in, and where a cluster transport could later wrap the local delivery.
+//!
+//! [`Queues`] is the standard implementation: one bounded queue per connection
+//! (`tokio::sync::mpsc`), drained by the connection's task through its [`Inbox`].
+//!
+//! # Invariants
+//!
+//! * Delivering never blocks and never waits for a connection: a frame is offered with
+//!   `try_send`. A full queue means the client cannot keep up; the connection is then flagged
+//!   *too slow* and its queue is detached, so the client's [`Inbox`] yields the frames already
+//!   queued, then `None`. The server closes such a connection with code 1011 (never 1000: the
+//!   SDK would not reconnect) and calls the engine's `disconnect`. Other connections are never
+//!   slowed down by a slow one.
+//! * A frame is shared: handing it to ten thousand connections copies a pointer ten thousand
+//!   times, not the bytes.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+use tokio::sync::mpsc;
+
+use crate::rooms::FoldMap;
+
+/// One serialized server-to-client message (a JSON text frame), shared by every recipient.
+pub type Frame = Bytes;
+
+/// Identifies one client connection for the life of the process. Allocated by the engine
+/// (`Hub::connect`); never reused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(u64);
+
+impl ConnectionId {
+    pub fn new(raw: u64) -> ConnectionId {
+        ConnectionId(raw)
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What became of one frame offered to one connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// Queued for the connection.
+    Queued,
+    /// The connection's queue was full: it is now flagged too slow and detached.
+    TooSlow,
+    /// No such (or no longer such) connection: the frame was dropped.
+    Gone,
+}
+
+/// The one way frames leave the engine.
+///
+/// The engine calls it while holding its room lock (and, for document changes, the document's
+/// lock): an implementation must return promptly and must not call back into the engine (a
+/// slow connection is reported through its inbox, and the server then calls `disconnect`).
+pub trait Delivery: Send + Sync {
+    /// Offers a frame to a connection. Must not block.
+    fn deliver(&self, connection: ConnectionId, frame: &Frame) -> Delivered;
+
+    /// Offers one frame to many connections (a channel's); returns how many were offered.
+    /// Implementations may override it to amortize per-call costs (locks).
+    fn deliver_all(
+        &self,
+        connections: &mut dyn Iterator<Item = ConnectionId>,
+        frame: &Frame,
+    ) -> usize {
+        let mut n = 0;
+        for connection in connections {
+            self.deliver(connection, frame);
+            n += 1;
+        }
+        n
+    }
+
+    /// The engine forgot a connection (after `disconnect`). Default: nothing to do.
+    fn closed(&self, _connection: ConnectionId) {}
+}
+
+/// The sending half kept for one connection.
+struct Outbox {
+    sender: mpsc::Sender<Frame>,
+    too_slow: Arc<AtomicBool>,
+}
+
+/// Bounded per-connection queues: the standard [`Delivery`].
+pub struct Queues {
+    capacity: usize,
+    outboxes: RwLock<FoldMap<ConnectionId, Outbox>>,
+    queued: AtomicU64,
+    too_slow: AtomicU64,
+}
+
+impl Queues {
+    /// Queues holding at most `capacity` frames each (at least 1).
+    pub fn new(capacity: usize) -> Queues {
+        Queues {
+            capacity: capacity.max(1),
+            outboxes: RwLock::new(FoldMap::default()),
+            queued: AtomicU64::new(0),
+            too_slow: AtomicU64::new(0),
+        }
+    }
+
+    /// Opens the queue of a connection and returns its receiving end. Opening it again replaces
+    /// the previous queue (whose inbox then ends).
+    pub fn open(&self, connection: ConnectionId) -> Inbox {
+        let (sender, receiver) = mpsc::channel(self.capacity);
+        let too_slow = Arc::new(AtomicBool::new(false));
+        self.outboxes.write().insert(
+            connection,
+            Outbox {
+                sender,
+                too_slow: Arc::clone(&too_slow),
+            },
+        );
+        Inbox {
+            connection,
+            receiver,
+            too_slow,
+        }
+    }
+
+    /// Drops a connection's queue; its inbox yields what is left, then `None`.
+    pub fn close(&self, connection: ConnectionId) {
+        self.outboxes.write().remove(&connection);
+    }
+
+    /// Number of open queues.
+    pub fn len(&self) -> usize {
+        self.outboxes.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Frames queued so far, all connections together.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Connections flagged too slow so far.
+    pub fn too_slow_count(&self) -> u64 {
+        self.too_slow.load(Ordering::Relaxed)
+    }
+}
+
+impl Delivery for Queues {
+    fn deliver(&self, connection: ConnectionId, frame: &Frame) -> Delivered {
+        // Which queue failed: its flag identifies it, so a queue reopened meanwhile survives.
+        let failed: Arc<AtomicBool> = {
+            let outboxes = self.outboxes.read();
+            let Some(outbox) = outboxes.get(&connection) else {
+                return Delivered::Gone;
+            };
+            match outbox.sender.try_send(frame.clone()) {
+                Ok(()) => {
+                    self.queued.fetch_add(1, Ordering::Relaxed);
+                    return Delivered::Queued;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Arc::clone(&outbox.too_slow),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    outbox.too_slow.store(true, Ordering::Release);
+                    Arc::clone(&outbox.too_slow)
+                }
+            }
+        };
+        // Detach the queue: the inbox drains what it holds, then ends.
+        let mut outboxes = self.outboxes.write();
+        let detached = outboxes
+            .get(&connection)
+            .is_some_and(|o| Arc::ptr_eq(&o.too_slow, &failed));
+        if detached {
+            outboxes.remove(&connection);
+        }
+        if failed.load(Ordering::Acquire) {
+            if detached {
+                self.too_slow.fetch_add(1, Ordering::Relaxed);
+            }
+            Delivered::TooSlow
+        } else {
+            Delivered::Gone
+        }
+    }
+
+    fn deliver_all(
+        &self,
+        connections: &mut dyn Iterator<Item = ConnectionId>,
+        frame: &Frame,
+    ) -> usize {
+        let mut n = 0;
+        let mut failed = Vec::new();
+        {
+            let outboxes = self.outboxes.read();
+            for connection in connections {
+                n += 1;
+                if let Some(outbox) = outboxes.get(&connection) {
+                    match outbox.sender.try_send(frame.clone()) {
+                        Ok(()) => {
+                            self.queued.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // Rare: redo it the slow way, which detaches the queue.
+                        Err(_) => failed.push(connection),
+                    }
+                }
+            }
+        }
+        for connection in failed {
+            self.deliver(connection, frame);
+        }
+        n
+    }
+
+    fn closed(&self, connection: ConnectionId) {
+        self.close(connection);
+    }
+}
+
+/// The receiving end of a connection's queue, owned by the connection's task.
+pub struct Inbox {
+    connection: ConnectionId,
+    receiver: mpsc::Receiver<Frame>,
+    too_slow: Arc<AtomicBool>,
+}
+
+impl Inbox {
+    pub fn connection(&self) -> ConnectionId {
+        self.connection
+    }
+
+    /// The next frame; `None` once the queue is closed (connection closed, or too slow: check
+    /// [`Inbox::is_too_slow`]) and drained.
+    pub async fn recv(&mut self) -> Option<Frame> {
+        self.receiver.recv().await
+    }
+
+    /// The next frame if one is queued now.
+    pub fn try_recv(&mut self) -> Option<Frame> {
+        self.receiver.try_recv().ok()
+    }
+
+    /// Every frame queued now.
+    pub fn drain(&mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.try_recv() {
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Whether the connection overflowed its queue: the server must close it (code 1011,
+    /// reason `too much backpressure: client is too slow`).
+    pub fn is_too_slow(&self) -> bool {
+        self.too_slow.load(Ordering::Acquire)
+    }
+}
+
+/// Allocates connection ids (process-wide, never reused).
+#[derive(Default)]
+pub(crate) struct ConnectionIds(AtomicU64);
+
+impl ConnectionIds {
+    pub(crate) fn next(&self) -> ConnectionId {
+        ConnectionId(self.0.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}

@@ -1,0 +1,674 @@
+//! The engine: subscriptions, document changes and publishes in; notifications out.
+//!
+//! [`Hub`] ties the pieces together: [`Rooms`] (who listens to what, and
+//! the matcher), a [`DocumentStore`] (what each document is, and which rooms it was in), and a
+//! [`Delivery`] (where frames go). It is synchronous and knows nothing of sockets: the server
+//! calls it from its connection tasks and drains the queues.
+//!
+//! # A document change, step by step
+//!
+//! 1. Lock the document's stripe ([`DocumentLocks`]): changes of one document are applied one at
+//!    a time, from the read to the last delivery, so no transition is lost or doubled and every
+//!    subscriber sees a document's notifications in the order of its versions. Other documents
+//!    proceed in parallel.
+//! 2. Read the stored state, compute the new document (`update` merges a partial body into the
+//!    stored one; `_kuzzle_info` is maintained).
+//! 3. Match the full new document, with its `_id` (for a delete: the document as it was) —
+//!    the rooms it is in now.
+//! 4. Store the new state with those rooms (or remove it, for a delete): durable before anything
+//!    is notified or acknowledged.
+//! 5. Notify: scope `in` to the rooms matched now (entered or stayed), scope `out` to the rooms
+//!    remembered from the last notification that no longer match (rooms that do not exist any
+//!    more are skipped); a delete notifies `delete`/`out` to the rooms it matched. Each
+//!    notification is serialized once per channel whose scope accepts it, and the shared frame
+//!    goes to every connection of the channel.
+//!
+//! Publishes are matched the same way with no store and no `out`. Presence notifications
+//! (`user: in/out`) follow protocol section 6.4: `in` to the *other* members whose channel asks
+//! for it (the recommended behaviour: a newcomer never gets its own `in`), `out` to the
+//! remaining members; both before the call returns (so before the server's response).
+
+mod change;
+mod frame;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use herald_filters::engine::CollectionName;
+use herald_filters::{FilterError, Options};
+use serde_json::{Map, Value};
+
+use crate::delivery::{ConnectionId, ConnectionIds, Delivery, Frame};
+use crate::rooms::{
+    ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
+    Target, UserId,
+};
+use crate::store::{DocKey, DocumentLocks, DocumentStore, StoredDocument};
+
+pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
+use change::{Plan, Stamp};
+use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// This node's id, in every notification's `node`.
+    pub node: String,
+    /// Maximum number of rooms (0 = unlimited; Kuzzle's default is 1 000 000).
+    pub max_rooms: usize,
+    /// Filter limits.
+    pub filters: Options,
+    /// Number of per-document lock stripes.
+    pub lock_stripes: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> HubConfig {
+        HubConfig {
+            node: "herald".into(),
+            max_rooms: 1_000_000,
+            filters: Options::default(),
+            lock_stripes: 1024,
+        }
+    }
+}
+
+/// The request a subscription, change or publish comes from: what notifications repeat of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    /// The originating request's id (`requestId` of document notifications).
+    pub request_id: Option<String>,
+    /// The request's `volatile`, copied verbatim into notifications (`null` if none).
+    pub volatile: Value,
+    /// Reception time, epoch milliseconds.
+    pub timestamp: u64,
+    /// `websocket`, `http`...
+    pub protocol: Option<String>,
+    /// The API controller: `document`, `bulk`, `realtime`.
+    pub controller: String,
+    /// The writer (for `_kuzzle_info.author`); anonymous (`-1`) if none.
+    pub user: Option<UserId>,
+    /// `silent: true`: apply the change, notify nobody (the remembered rooms stay as they were,
+    /// as in Kuzzle).
+    pub silent: bool,
+}
+
+impl Origin {
+    /// An origin stamped now, with no request id, `volatile: null`, protocol `websocket`.
+    pub fn new(controller: &str) -> Origin {
+        Origin {
+            request_id: None,
+            volatile: Value::Null,
+            timestamp: now_ms(),
+            protocol: Some("websocket".into()),
+            controller: controller.into(),
+            user: None,
+            silent: false,
+        }
+    }
+
+    pub fn with_request_id(mut self, id: &str) -> Origin {
+        self.request_id = Some(id.into());
+        self
+    }
+
+    pub fn with_volatile(mut self, volatile: Value) -> Origin {
+        self.volatile = volatile;
+        self
+    }
+
+    fn author(&self) -> &str {
+        self.user.as_ref().map_or("-1", UserId::as_str)
+    }
+}
+
+/// Milliseconds since the epoch (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The answer to subscribe and join; serializes as the protocol's `{roomId, channel}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// `roomId`: 64 hex digits.
+    pub room_id: String,
+    /// `channel`: `<roomId>-<digits>`, the `room` of this subscription's notifications.
+    pub channel: String,
+}
+
+/// Why a subscription was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscribeError {
+    /// The filter is invalid (Kuzzle: 400 `api.assert.koncorde_dsl_error`).
+    Filter(FilterError),
+    Room(RoomError),
+}
+
+impl std::fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubscribeError::Filter(e) => e.fmt(f),
+            SubscribeError::Room(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SubscribeError {}
+
+impl From<RoomError> for SubscribeError {
+    fn from(e: RoomError) -> SubscribeError {
+        SubscribeError::Room(e)
+    }
+}
+
+/// A publish refused: the message is not a JSON object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishError;
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the message must be an object")
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+/// Counters, for tests and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames serialized (one per notified channel).
+    pub frames: u64,
+    /// Frames handed to connections (one per connection per frame).
+    pub deliveries: u64,
+}
+
+/// The room engine.
+pub struct Hub {
+    config: HubConfig,
+    rooms: Rooms,
+    store: Arc<dyn DocumentStore>,
+    delivery: Arc<dyn Delivery>,
+    connection_ids: ConnectionIds,
+    locks: DocumentLocks,
+    frames: AtomicU64,
+    deliveries: AtomicU64,
+}
+
+impl Hub {
+    pub fn new(
+        config: HubConfig,
+        store: Arc<dyn DocumentStore>,
+        delivery: Arc<dyn Delivery>,
+    ) -> Hub {
+        Hub {
+            rooms: Rooms::new(config.max_rooms),
+            locks: DocumentLocks::new(config.lock_stripes),
+            config,
+            store,
+            delivery,
+            connection_ids: ConnectionIds::default(),
+            frames: AtomicU64::new(0),
+            deliveries: AtomicU64::new(0),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// The registry of rooms (counts, matcher).
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+
+    pub fn store(&self) -> &Arc<dyn DocumentStore> {
+        &self.store
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            frames: self.frames.load(Ordering::Relaxed),
+            deliveries: self.deliveries.load(Ordering::Relaxed),
+        }
+    }
+
+    // ---- connections ----
+
+    /// A new connection, with an optional user identity.
+    pub fn connect(&self, user: Option<UserId>) -> ConnectionId {
+        let id = self.connection_ids.next();
+        self.rooms.connect(id, user);
+        id
+    }
+
+    /// Sets or clears the user of a connection (login, logout); false if unknown.
+    pub fn set_user(&self, connection: ConnectionId, user: Option<UserId>) -> bool {
+        self.rooms.set_user(connection, user)
+    }
+
+    /// Drops a connection: it leaves every room (presence `out` to the others, empty rooms leave
+    /// the matcher), and the delivery is told. Returns the number of rooms it was in.
+    pub fn disconnect(&self, connection: ConnectionId) -> usize {
+        let timestamp = now_ms();
+        let n = self.rooms.disconnect(connection, |event| {
+            self.presence(event, "unsubscribe", timestamp, None)
+        });
+        self.delivery.closed(connection);
+        n
+    }
+
+    /// Server shutdown: every connection and room is dropped silently (Kuzzle sends no
+    /// `user:"out"` then), and the delivery is told about each connection.
+    pub fn shutdown(&self) {
+        for connection in self.rooms.clear() {
+            self.delivery.closed(connection);
+        }
+    }
+
+    // ---- realtime controller ----
+
+    /// `realtime:subscribe`: puts the connection in the room of `filter` on the collection, in
+    /// the channel of `options`. The origin's volatile is the one remembered for `user:"out"`.
+    pub fn subscribe(
+        &self,
+        connection: ConnectionId,
+        origin: &Origin,
+        index: &str,
+        collection: &str,
+        filter: &Value,
+        options: ChannelOptions,
+    ) -> Result<Subscription, SubscribeError> {
+        let normalized = herald_filters::normalize(filter, &self.config.filters)
+            .map_err(SubscribeError::Filter)?;
+        let target = Target::Filter {
+            collection: CollectionName::new(index, collection),
+            filter: &normalized,
+        };
+        self.enter(connection, origin, target, options, "subscribe")
+    }
+
+    /// `realtime:join`: like subscribe, into an existing room named by its id.
+    pub fn join(
+        &self,
+        connection: ConnectionId,
+        origin: &Origin,
+        room_id: &str,
+        options: ChannelOptions,
+    ) -> Result<Subscription, SubscribeError> {
+        self.enter(connection, origin, Target::Room(room_id), options, "join")
+    }
+
+    fn enter(
+        &self,
+        connection: ConnectionId,
+        origin: &Origin,
+        target: Target<'_>,
+        options: ChannelOptions,
+        action: &'static str,
+    ) -> Result<Subscription, SubscribeError> {
+        let joined: Joined =
+            self.rooms
+                .subscribe(connection, target, options, &origin.volatile, |event| {
+                    self.presence(event, action, origin.timestamp, origin.protocol.as_deref())
+                })?;
+        Ok(Subscription {
+            room_id: joined.room_name.to_string(),
+            channel: joined.channel.to_string(),
+        })
+    }
+
+    /// `realtime:unsubscribe`: the connection leaves the room (every channel of it). Returns the
+    /// room id.
+    pub fn unsubscribe(
+        &self,
+        connection: ConnectionId,
+        room_id: &str,
+    ) -> Result<String, RoomError> {
+        let timestamp = now_ms();
+        self.rooms
+            .unsubscribe(connection, room_id, |event| {
+                self.presence(event, "unsubscribe", timestamp, None)
+            })
+            .map(|id| id.to_hex())
+    }
+
+    /// `realtime:count`: connections in a room (0 if unknown).
+    pub fn count(&self, room_id: &str) -> usize {
+        self.rooms.count(room_id)
+    }
+
+    /// `realtime:list`: rooms and counts per index and collection.
+    pub fn list(&self) -> RoomList {
+        self.rooms.list()
+    }
+
+    /// `realtime:publish`: notifies the matching rooms (`publish`/`in` to channels with scope
+    /// all or in). Nothing is stored. Returns the number of channels notified.
+    pub fn publish(
+        &self,
+        origin: &Origin,
+        index: &str,
+        collection: &str,
+        id: Option<&str>,
+        message: &Value,
+    ) -> Result<usize, PublishError> {
+        let Value::Object(map) = message else {
+            return Err(PublishError);
+        };
+        let mut source = map.clone();
+        source.insert(
+            "_kuzzle_info".into(),
+            serde_json::json!({"author": origin.author(), "createdAt": origin.timestamp}),
+        );
+        let source = Value::Object(source);
+        let name = CollectionName::new(index, collection);
+        let mut rooms = Vec::new();
+        self.rooms
+            .matching(&name, &with_id(&source, id), &mut rooms);
+        let result = DocumentResult {
+            id,
+            source: &source,
+            version: None,
+            updated_fields: None,
+        };
+        Ok(self.notify_documents(
+            origin,
+            index,
+            collection,
+            Action::Publish,
+            result,
+            &rooms,
+            &[],
+        ))
+    }
+
+    // ---- documents ----
+
+    /// The stored state of a document.
+    pub fn get(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<StoredDocument>, ChangeError> {
+        Ok(self.store.get(&DocKey::new(index, collection, id))?)
+    }
+
+    /// Applies one document change and notifies; returns when the change is durable and every
+    /// notification is queued.
+    pub fn apply(&self, origin: &Origin, change: &DocumentChange) -> Result<Applied, ChangeError> {
+        let id = match (&change.id, &change.operation) {
+            (Some(id), _) => id.clone(),
+            (None, Operation::Create { .. }) => change::generate_id(),
+            (None, _) => return Err(ChangeError::MissingId),
+        };
+        let key = DocKey::new(&change.index, &change.collection, &id);
+        let _guard = self.locks.lock(&key);
+        let mut previous = self.store.get(&key)?;
+        // The rooms of the last notification (scope `out` is computed against them).
+        let before: Vec<String> = previous
+            .as_mut()
+            .map(|p| std::mem::take(&mut p.rooms))
+            .unwrap_or_default();
+        let stamp = Stamp {
+            author: origin.author(),
+            timestamp: origin.timestamp,
+        };
+        let collection = CollectionName::new(&change.index, &change.collection);
+        match change::plan(&id, previous, &change.operation, &stamp)? {
+            Plan::Write {
+                document,
+                version,
+                action,
+                created,
+                updated_fields,
+            } => {
+                let mut now = Vec::new();
+                self.rooms
+                    .matching(&collection, &with_id(&document, Some(&id)), &mut now);
+                now.sort();
+                now.dedup();
+                let rooms = if origin.silent {
+                    before.clone()
+                } else {
+                    now.iter().map(RoomId::to_hex).collect()
+                };
+                let stored = StoredDocument {
+                    document,
+                    rooms,
+                    version,
+                };
+                self.store.put(&key, &stored)?;
+                let channels_notified = if origin.silent {
+                    0
+                } else {
+                    let left = self.rooms_left(&before, &now);
+                    let result = DocumentResult {
+                        id: Some(&id),
+                        source: &stored.document,
+                        version: Some(version),
+                        updated_fields: updated_fields.as_deref(),
+                    };
+                    self.notify_documents(
+                        origin,
+                        &change.index,
+                        &change.collection,
+                        action,
+                        result,
+                        &now,
+                        &left,
+                    )
+                };
+                Ok(Applied {
+                    id,
+                    action,
+                    created,
+                    version,
+                    source: stored.document,
+                    updated_fields,
+                    channels_notified,
+                })
+            }
+            Plan::Delete { previous } => {
+                let mut matched = Vec::new();
+                self.rooms.matching(
+                    &collection,
+                    &with_id(&previous.document, Some(&id)),
+                    &mut matched,
+                );
+                matched.sort();
+                matched.dedup();
+                self.store.remove(&key)?;
+                let channels_notified = if origin.silent {
+                    0
+                } else {
+                    let result = DocumentResult {
+                        id: Some(&id),
+                        source: &previous.document,
+                        version: Some(previous.version),
+                        updated_fields: None,
+                    };
+                    self.notify_documents(
+                        origin,
+                        &change.index,
+                        &change.collection,
+                        Action::Delete,
+                        result,
+                        &[],
+                        &matched,
+                    )
+                };
+                Ok(Applied {
+                    id,
+                    action: Action::Delete,
+                    created: false,
+                    version: previous.version,
+                    source: previous.document,
+                    updated_fields: None,
+                    channels_notified,
+                })
+            }
+        }
+    }
+
+    /// The batch forms (`mCreate`, `mUpdate`, `mDelete`...): each change applied and notified on
+    /// its own, in order; one result per change.
+    pub fn apply_batch(
+        &self,
+        origin: &Origin,
+        changes: &[DocumentChange],
+    ) -> Vec<Result<Applied, ChangeError>> {
+        changes.iter().map(|c| self.apply(origin, c)).collect()
+    }
+
+    /// Rooms remembered for a document that it no longer matches and that still exist.
+    fn rooms_left(&self, before: &[String], now: &[RoomId]) -> Vec<RoomId> {
+        if before.is_empty() {
+            return Vec::new();
+        }
+        let state = self.rooms.read();
+        let mut left: Vec<RoomId> = before
+            .iter()
+            .filter_map(|name| state.room_by_name(name).map(|r| r.id()))
+            .filter(|id| now.binary_search(id).is_err())
+            .collect();
+        left.sort();
+        left.dedup();
+        left
+    }
+
+    /// Sends a document notification: scope `in` to the channels of `rooms_in`, scope `out` to
+    /// those of `rooms_out`, each channel filtered by its scope option. Returns the number of
+    /// channels notified.
+    #[allow(clippy::too_many_arguments)]
+    fn notify_documents(
+        &self,
+        origin: &Origin,
+        index: &str,
+        collection: &str,
+        action: Action,
+        result: DocumentResult<'_>,
+        rooms_in: &[RoomId],
+        rooms_out: &[RoomId],
+    ) -> usize {
+        if rooms_in.is_empty() && rooms_out.is_empty() {
+            return 0;
+        }
+        let mut notification = DocumentNotification {
+            kind: "document",
+            status: 200,
+            action: action.as_str(),
+            scope: "in",
+            event: action.event(),
+            result,
+            controller: &origin.controller,
+            index,
+            collection,
+            request_id: origin.request_id.as_deref(),
+            timestamp: origin.timestamp,
+            volatile: &origin.volatile,
+            protocol: origin.protocol.as_deref(),
+            node: &self.config.node,
+        };
+        let state = self.rooms.read();
+        let mut notified = 0;
+        for (scope, rooms) in [
+            (NotificationScope::In, rooms_in),
+            (NotificationScope::Out, rooms_out),
+        ] {
+            if rooms.is_empty() {
+                continue;
+            }
+            notification.scope = scope.as_str();
+            let mut prepared: Option<Prepared> = None;
+            for room in rooms.iter().filter_map(|id| state.room(id)) {
+                for channel in room.channels() {
+                    if !channel.options().scope.accepts(scope) {
+                        continue;
+                    }
+                    if prepared.is_none() {
+                        prepared = Prepared::new(&notification);
+                    }
+                    let Some(prepared) = &prepared else {
+                        continue;
+                    };
+                    let frame = prepared.frame(channel.name(), &self.frames);
+                    notified += 1;
+                    self.send(channel.connections(), None, &frame);
+                }
+            }
+        }
+        notified
+    }
+
+    /// Sends a presence notification to the channels of the event's room that ask for it,
+    /// never to the connection the event is about.
+    fn presence(
+        &self,
+        event: &PresenceEvent<'_>,
+        action: &'static str,
+        timestamp: u64,
+        protocol: Option<&str>,
+    ) {
+        let room = event.room;
+        let recipients = room
+            .channels()
+            .iter()
+            .filter(|c| c.options().users.accepts(event.presence))
+            .filter(|c| c.connections().any(|conn| conn != event.connection));
+        let mut prepared: Option<Prepared> = None;
+        for channel in recipients {
+            if prepared.is_none() {
+                let join = action == "join";
+                let notification = UserNotification {
+                    kind: "user",
+                    status: 200,
+                    user: event.presence.as_str(),
+                    result: UserCount { count: event.count },
+                    controller: "realtime",
+                    action,
+                    index: (!join).then_some(&*room.collection().index),
+                    collection: (!join).then_some(&*room.collection().collection),
+                    volatile: event.volatile,
+                    protocol,
+                    timestamp,
+                    node: &self.config.node,
+                };
+                prepared = Prepared::new(&notification);
+            }
+            let Some(prepared) = &prepared else {
+                return;
+            };
+            let frame = prepared.frame(channel.name(), &self.frames);
+            self.send(channel.connections(), Some(event.connection), &frame);
+        }
+    }
+
+    fn send(
+        &self,
+        connections: impl Iterator<Item = ConnectionId>,
+        except: Option<ConnectionId>,
+        frame: &Frame,
+    ) {
+        let mut recipients = connections.filter(|&c| Some(c) != except);
+        let n = self.delivery.deliver_all(&mut recipients, frame);
+        self.deliveries.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// The object filters are tested on: the document with its `_id` (Kuzzle adds it, so filters
+/// can use `ids` and `_id`).
+fn with_id(document: &Value, id: Option<&str>) -> Value {
+    match (document, id) {
+        (Value::Object(map), Some(id)) => {
+            let mut map: Map<String, Value> = map.clone();
+            map.insert("_id".into(), Value::String(id.into()));
+            Value::Object(map)
+        }
+        _ => document.clone(),
+    }
+}

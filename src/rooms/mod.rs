@@ -1,0 +1,506 @@
+//! Rooms, channels, subscriptions and presence counts: who listens to what.
+//!
+//! * A **room** is `(index, collection, canonical filter)`, named by a [`RoomId`] that every
+//!   process derives identically. Identical filters (same canonical form) on the same collection
+//!   share one room, and the room's filter is registered once in the matcher, under the room id
+//!   itself, so a matcher hit names the room without a lookup table.
+//! * A **channel** is a room plus [`ChannelOptions`] (scope, users). Notifications are produced
+//!   per channel: a connection in a channel gets each frame of that channel once.
+//! * **Membership is per room**: a connection is in a room once, however many times it
+//!   subscribed (with however many option sets); counts count connections. The subscribe-time
+//!   `volatile` is kept per (connection, room) for the eventual `user:"out"`.
+//!
+//! # Invariants (all kept under one lock, `state`)
+//!
+//! * A room exists iff it has at least one member; its filter is in the matcher iff it exists.
+//! * A connection is in a room's `members` iff it is in at least one of the room's channels,
+//!   iff the room is in the connection's own room set.
+//! * Channels with no connection are dropped (Kuzzle keeps them until the room dies: nothing
+//!   observable depends on it).
+//!
+//! Presence events are reported to the caller *while the lock is held*, through a callback:
+//! delivery never blocks (bounded queues, `try_send`), and reporting under the lock keeps the
+//! presence notifications of a room in the order of the membership changes (counts never go
+//! backwards on the wire).
+//!
+//! A connection carries an optional user identity ([`UserId`]), the seam where authentication
+//! (JWT) plugs in later.
+
+mod ids;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use herald_filters::engine::{CollectionName, Engine};
+use herald_filters::{FilterId, Normalized};
+use parking_lot::{RwLock, RwLockReadGuard};
+use serde_json::Value;
+
+use crate::delivery::ConnectionId;
+
+pub use ids::{
+    ChannelOptions, InvalidOption, NotificationScope, Presence, RoomId, Scope, UsersOption,
+};
+
+/// Hash maps of the engine (foldhash: fast on small keys, randomly seeded per process).
+pub(crate) type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FoldSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// The authenticated user behind a connection (Kuzzle's `kuid`). Anonymous connections have
+/// none.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(Arc<str>);
+
+impl UserId {
+    pub fn new(id: &str) -> UserId {
+        UserId(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a room operation was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomError {
+    /// The connection is unknown (never connected, or already disconnected).
+    UnknownConnection,
+    /// `join` of a room that does not exist (Kuzzle: 404 `core.realtime.room_not_found`).
+    RoomNotFound,
+    /// `unsubscribe` from a room the connection is not in (412 `core.realtime.not_subscribed`).
+    NotSubscribed,
+    /// The room limit is reached (413 `core.realtime.too_many_rooms`).
+    TooManyRooms,
+}
+
+impl fmt::Display for RoomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RoomError::UnknownConnection => "unknown connection",
+            RoomError::RoomNotFound => "the room does not exist",
+            RoomError::NotSubscribed => "not subscribed to this room",
+            RoomError::TooManyRooms => "too many rooms",
+        })
+    }
+}
+
+impl std::error::Error for RoomError {}
+
+/// What a subscription targets: a filter (normalized) on a collection, or an existing room.
+pub enum Target<'a> {
+    Filter {
+        collection: CollectionName,
+        filter: &'a Normalized,
+    },
+    Room(&'a str),
+}
+
+/// The outcome of a successful subscribe or join.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Joined {
+    pub room: RoomId,
+    /// The room id as clients see it (64 hex digits).
+    pub room_name: Arc<str>,
+    /// The channel name (`<roomId>-<digits>`).
+    pub channel: Arc<str>,
+    /// Whether the connection entered the room (false: it was already a member).
+    pub entered: bool,
+    /// Members after the operation.
+    pub count: usize,
+}
+
+/// A presence change, reported while the room state is locked.
+pub struct PresenceEvent<'a> {
+    pub room: &'a Room,
+    pub presence: Presence,
+    /// Members after the change.
+    pub count: usize,
+    /// For `in`: the newcomer's subscribe volatile; for `out`: the volatile stored when the
+    /// leaver subscribed.
+    pub volatile: &'a Value,
+    /// The connection that entered or left (never a recipient of its own event).
+    pub connection: ConnectionId,
+}
+
+/// One channel of a room.
+pub struct Channel {
+    options: ChannelOptions,
+    name: Arc<str>,
+    connections: FoldSet<ConnectionId>,
+}
+
+impl Channel {
+    pub fn options(&self) -> ChannelOptions {
+        self.options
+    }
+
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = ConnectionId> + '_ {
+        self.connections.iter().copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.connections.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.connections.is_empty()
+    }
+}
+
+/// A room: its identity, members and channels.
+pub struct Room {
+    id: RoomId,
+    name: Arc<str>,
+    collection: CollectionName,
+    /// Member -> volatile given when it entered.
+    members: FoldMap<ConnectionId, Value>,
+    channels: Vec<Channel>,
+}
+
+impl Room {
+    pub fn id(&self) -> RoomId {
+        self.id
+    }
+
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub fn collection(&self) -> &CollectionName {
+        &self.collection
+    }
+
+    pub fn count(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    fn leave(&mut self, connection: ConnectionId) -> Option<Value> {
+        let volatile = self.members.remove(&connection)?;
+        for channel in &mut self.channels {
+            channel.connections.remove(&connection);
+        }
+        self.channels.retain(|c| !c.connections.is_empty());
+        Some(volatile)
+    }
+}
+
+/// Per-connection state.
+struct ConnectionEntry {
+    user: Option<UserId>,
+    rooms: FoldSet<RoomId>,
+}
+
+/// Everything guarded by the registry's lock.
+#[derive(Default)]
+pub struct State {
+    rooms: FoldMap<RoomId, Room>,
+    by_name: FoldMap<Arc<str>, RoomId>,
+    connections: FoldMap<ConnectionId, ConnectionEntry>,
+}
+
+impl State {
+    pub fn room(&self, id: &RoomId) -> Option<&Room> {
+        self.rooms.get(id)
+    }
+
+    /// The room a client-supplied id names, if it exists.
+    pub fn room_by_name(&self, name: &str) -> Option<&Room> {
+        self.by_name.get(name).and_then(|id| self.rooms.get(id))
+    }
+}
+
+/// Room counts per index and collection: `realtime:list`'s result.
+pub type RoomList = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
+
+/// The registry of rooms, channels and connections, with the matcher holding room filters.
+pub struct Rooms {
+    matcher: Engine,
+    state: RwLock<State>,
+    /// Maximum number of rooms; 0 = unlimited.
+    max_rooms: usize,
+}
+
+impl Rooms {
+    pub fn new(max_rooms: usize) -> Rooms {
+        Rooms {
+            matcher: Engine::new(),
+            state: RwLock::new(State::default()),
+            max_rooms,
+        }
+    }
+
+    /// The matcher: one entry per room, under the room's id.
+    pub fn matcher(&self) -> &Engine {
+        &self.matcher
+    }
+
+    /// Read access to rooms and channels (notification fan-out).
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read()
+    }
+
+    /// Declares a connection. Connecting an id twice keeps its rooms and sets its user.
+    pub fn connect(&self, connection: ConnectionId, user: Option<UserId>) {
+        let mut state = self.state.write();
+        let entry = state
+            .connections
+            .entry(connection)
+            .or_insert_with(|| ConnectionEntry {
+                user: None,
+                rooms: FoldSet::default(),
+            });
+        entry.user = user;
+    }
+
+    /// Sets (or clears) the user of a connection; false if the connection is unknown.
+    pub fn set_user(&self, connection: ConnectionId, user: Option<UserId>) -> bool {
+        match self.state.write().connections.get_mut(&connection) {
+            Some(entry) => {
+                entry.user = user;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn user(&self, connection: ConnectionId) -> Option<UserId> {
+        self.state
+            .read()
+            .connections
+            .get(&connection)
+            .and_then(|e| e.user.clone())
+    }
+
+    pub fn is_connected(&self, connection: ConnectionId) -> bool {
+        self.state.read().connections.contains_key(&connection)
+    }
+
+    /// Puts a connection in a room's channel, creating the room (and its matcher entry) if
+    /// needed. Reports `user:"in"` through `on_presence` when the connection entered the room.
+    pub fn subscribe(
+        &self,
+        connection: ConnectionId,
+        target: Target<'_>,
+        options: ChannelOptions,
+        volatile: &Value,
+        on_presence: impl FnOnce(&PresenceEvent<'_>),
+    ) -> Result<Joined, RoomError> {
+        let mut guard = self.state.write();
+        let state = &mut *guard;
+        if !state.connections.contains_key(&connection) {
+            return Err(RoomError::UnknownConnection);
+        }
+        let room_id = match target {
+            Target::Room(name) => *state.by_name.get(name).ok_or(RoomError::RoomNotFound)?,
+            Target::Filter { collection, filter } => {
+                let id = RoomId::derive(&collection, &filter.canonical);
+                if !state.rooms.contains_key(&id) {
+                    if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
+                        return Err(RoomError::TooManyRooms);
+                    }
+                    self.matcher
+                        .register(&collection, id.filter_id(), &filter.canonical);
+                    let name: Arc<str> = id.to_hex().into();
+                    state.by_name.insert(Arc::clone(&name), id);
+                    state.rooms.insert(
+                        id,
+                        Room {
+                            id,
+                            name,
+                            collection,
+                            members: FoldMap::default(),
+                            channels: Vec::new(),
+                        },
+                    );
+                }
+                id
+            }
+        };
+        let Some(room) = state.rooms.get_mut(&room_id) else {
+            return Err(RoomError::RoomNotFound);
+        };
+        let entered = !room.members.contains_key(&connection);
+        if entered {
+            room.members.insert(connection, volatile.clone());
+        }
+        let channel = match room.channels.iter_mut().position(|c| c.options == options) {
+            Some(i) => &mut room.channels[i],
+            None => {
+                room.channels.push(Channel {
+                    options,
+                    name: options.channel_name(&room_id).into(),
+                    connections: FoldSet::default(),
+                });
+                let last = room.channels.len() - 1;
+                &mut room.channels[last]
+            }
+        };
+        channel.connections.insert(connection);
+        let joined = Joined {
+            room: room_id,
+            room_name: Arc::clone(&room.name),
+            channel: Arc::clone(&channel.name),
+            entered,
+            count: room.members.len(),
+        };
+        if let Some(entry) = state.connections.get_mut(&connection) {
+            entry.rooms.insert(room_id);
+        }
+        if entered {
+            on_presence(&PresenceEvent {
+                room,
+                presence: Presence::In,
+                count: joined.count,
+                volatile,
+                connection,
+            });
+        }
+        Ok(joined)
+    }
+
+    /// Removes a connection from a room (all its channels there). Reports `user:"out"` to the
+    /// remaining members, or destroys the room if none remain.
+    pub fn unsubscribe(
+        &self,
+        connection: ConnectionId,
+        room_name: &str,
+        on_presence: impl FnOnce(&PresenceEvent<'_>),
+    ) -> Result<RoomId, RoomError> {
+        let mut guard = self.state.write();
+        let state = &mut *guard;
+        let room_id = *state
+            .by_name
+            .get(room_name)
+            .ok_or(RoomError::NotSubscribed)?;
+        let in_room = state
+            .connections
+            .get(&connection)
+            .is_some_and(|e| e.rooms.contains(&room_id));
+        if !in_room {
+            return Err(RoomError::NotSubscribed);
+        }
+        let mut on_presence = Some(on_presence);
+        self.leave(state, connection, room_id, &mut |event| {
+            if let Some(f) = on_presence.take() {
+                f(event);
+            }
+        });
+        if let Some(entry) = state.connections.get_mut(&connection) {
+            entry.rooms.remove(&room_id);
+        }
+        Ok(room_id)
+    }
+
+    /// Forgets a connection: it leaves every room (presence `out` to the remaining members,
+    /// empty rooms destroyed). Returns the number of rooms it was in.
+    pub fn disconnect(
+        &self,
+        connection: ConnectionId,
+        mut on_presence: impl FnMut(&PresenceEvent<'_>),
+    ) -> usize {
+        let mut guard = self.state.write();
+        let state = &mut *guard;
+        let Some(entry) = state.connections.remove(&connection) else {
+            return 0;
+        };
+        let mut rooms: Vec<RoomId> = entry.rooms.into_iter().collect();
+        rooms.sort();
+        for &room_id in &rooms {
+            self.leave(state, connection, room_id, &mut on_presence);
+        }
+        rooms.len()
+    }
+
+    fn leave(
+        &self,
+        state: &mut State,
+        connection: ConnectionId,
+        room_id: RoomId,
+        on_presence: &mut dyn FnMut(&PresenceEvent<'_>),
+    ) {
+        let Some(room) = state.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let Some(volatile) = room.leave(connection) else {
+            return;
+        };
+        if room.members.is_empty() {
+            self.matcher.remove(&room.collection, &room_id.filter_id());
+            state.by_name.remove(&room.name);
+            state.rooms.remove(&room_id);
+        } else {
+            on_presence(&PresenceEvent {
+                room,
+                presence: Presence::Out,
+                count: room.members.len(),
+                volatile: &volatile,
+                connection,
+            });
+        }
+    }
+
+    /// Forgets every connection and room without any presence notification (server shutdown,
+    /// protocol section 10). Returns the connections that were known.
+    pub fn clear(&self) -> Vec<ConnectionId> {
+        let mut state = self.state.write();
+        for room in state.rooms.values() {
+            self.matcher.remove(&room.collection, &room.id.filter_id());
+        }
+        let connections = state.connections.keys().copied().collect();
+        *state = State::default();
+        connections
+    }
+
+    /// Connections in a room; 0 for an unknown room (Kuzzle: no error).
+    pub fn count(&self, room_name: &str) -> usize {
+        self.state
+            .read()
+            .room_by_name(room_name)
+            .map_or(0, Room::count)
+    }
+
+    /// Rooms and their counts, per index and collection.
+    pub fn list(&self) -> RoomList {
+        let state = self.state.read();
+        let mut list = RoomList::new();
+        for room in state.rooms.values() {
+            list.entry(room.collection.index.to_string())
+                .or_default()
+                .entry(room.collection.collection.to_string())
+                .or_default()
+                .insert(room.name.to_string(), room.count());
+        }
+        list
+    }
+
+    /// Number of rooms.
+    pub fn len(&self) -> usize {
+        self.state.read().rooms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of connections known.
+    pub fn connections(&self) -> usize {
+        self.state.read().connections.len()
+    }
+
+    /// The rooms whose filters match a document (appends room ids to `out`).
+    pub fn matching(&self, collection: &CollectionName, document: &Value, out: &mut Vec<RoomId>) {
+        let mut hits: Vec<FilterId> = Vec::new();
+        self.matcher.test(collection, document, &mut hits);
+        out.extend(hits.into_iter().map(RoomId::from_filter_id));
+    }
+}
