@@ -75,32 +75,22 @@ fn boost_polygon_fixture() {
     let text = include_str!("testdata/boost_polygons.jsonl");
     let (polygons, points, bad) = check_boost_fixture(text);
     assert!(polygons > 0 && points > 0);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
-/// Extra fixtures, for development: `HERALD_GEO_BOOST_FIXTURE=<file>`.
+/// Extra fixtures, for development: `HERALD_GEO_BOOST_FIXTURE=<file> cargo test -- --ignored`.
 #[test]
+#[ignore = "development fixture: set HERALD_GEO_BOOST_FIXTURE"]
 fn boost_polygon_fixture_from_env() {
-    let Ok(path) = std::env::var("HERALD_GEO_BOOST_FIXTURE") else {
-        return;
-    };
+    let path = std::env::var("HERALD_GEO_BOOST_FIXTURE")
+        .expect("set HERALD_GEO_BOOST_FIXTURE to a fixture file");
     let text = std::fs::read_to_string(&path).expect("readable fixture");
     let (polygons, points, bad) = check_boost_fixture(&text);
     eprintln!(
         "{path}: {polygons} polygons, {points} points, {} mismatches",
         bad.len()
     );
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
 /// Checks distances against Boost's `bg::distance` (see `testdata/README.md`).
@@ -126,29 +116,19 @@ fn check_distance_fixture(text: &str) -> (usize, Vec<String>) {
 fn boost_distance_fixture() {
     let (n, bad) = check_distance_fixture(include_str!("testdata/boost_distances.jsonl"));
     assert!(n > 0);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
-/// Extra fixtures, for development: `HERALD_GEO_DISTANCE_FIXTURE=<file>`.
+/// Extra fixtures, for development: `HERALD_GEO_DISTANCE_FIXTURE=<file> cargo test -- --ignored`.
 #[test]
+#[ignore = "development fixture: set HERALD_GEO_DISTANCE_FIXTURE"]
 fn boost_distance_fixture_from_env() {
-    let Ok(path) = std::env::var("HERALD_GEO_DISTANCE_FIXTURE") else {
-        return;
-    };
+    let path = std::env::var("HERALD_GEO_DISTANCE_FIXTURE")
+        .expect("set HERALD_GEO_DISTANCE_FIXTURE to a fixture file");
     let text = std::fs::read_to_string(&path).expect("readable fixture");
     let (n, bad) = check_distance_fixture(&text);
     eprintln!("{path}: {n} distances, {} mismatches", bad.len());
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
 /// Decodes a number of the JavaScript fixtures (`"NaN"`, `"Infinity"`,
@@ -233,12 +213,7 @@ fn check_distance_string_fixture(text: &str) -> (usize, usize, Vec<String>) {
 fn koncorde_point_fixture() {
     let (n, bad) = check_point_fixture(include_str!("testdata/koncorde_points.jsonl"));
     assert!(n > 0);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
 #[test]
@@ -246,28 +221,24 @@ fn koncorde_distance_string_fixture() {
     let (n, _, bad) =
         check_distance_string_fixture(include_str!("testdata/koncorde_distances.jsonl"));
     assert!(n > 0);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
-/// Extra fixtures, for development: `HERALD_GEO_POINT_FIXTURE=<file>`,
-/// `HERALD_GEO_DISTANCE_STRING_FIXTURE=<file>`.
+/// Extra fixtures, for development: `HERALD_GEO_POINT_FIXTURE=<file>` and/or
+/// `HERALD_GEO_DISTANCE_STRING_FIXTURE=<file>`, then `cargo test -- --ignored`.
 #[test]
+#[ignore = "development fixtures: set HERALD_GEO_POINT_FIXTURE / HERALD_GEO_DISTANCE_STRING_FIXTURE"]
 fn koncorde_parse_fixtures_from_env() {
+    assert!(
+        std::env::var_os("HERALD_GEO_POINT_FIXTURE").is_some()
+            || std::env::var_os("HERALD_GEO_DISTANCE_STRING_FIXTURE").is_some(),
+        "set HERALD_GEO_POINT_FIXTURE or HERALD_GEO_DISTANCE_STRING_FIXTURE"
+    );
     if let Ok(path) = std::env::var("HERALD_GEO_POINT_FIXTURE") {
         let text = std::fs::read_to_string(&path).expect("readable fixture");
         let (n, bad) = check_point_fixture(&text);
         eprintln!("{path}: {n} values, {} mismatches", bad.len());
-        assert!(
-            bad.is_empty(),
-            "{} mismatches, first: {:#?}",
-            bad.len(),
-            &bad[..bad.len().min(10)]
-        );
+        assert_no_mismatch(&bad);
     }
     if let Ok(path) = std::env::var("HERALD_GEO_DISTANCE_STRING_FIXTURE") {
         let text = std::fs::read_to_string(&path).expect("readable fixture");
@@ -342,32 +313,22 @@ fn check_shape_fixture(text: &str) -> (usize, usize, Vec<String>) {
 fn koncorde_shape_fixture() {
     let (filters, docs, bad) = check_shape_fixture(include_str!("testdata/koncorde_shapes.jsonl"));
     assert!(filters > 0 && docs > 0);
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
-/// Extra fixtures, for development: `HERALD_GEO_SHAPE_FIXTURE=<file>`.
+/// Extra fixtures, for development: `HERALD_GEO_SHAPE_FIXTURE=<file> cargo test -- --ignored`.
 #[test]
+#[ignore = "development fixture: set HERALD_GEO_SHAPE_FIXTURE"]
 fn koncorde_shape_fixture_from_env() {
-    let Ok(path) = std::env::var("HERALD_GEO_SHAPE_FIXTURE") else {
-        return;
-    };
+    let path = std::env::var("HERALD_GEO_SHAPE_FIXTURE")
+        .expect("set HERALD_GEO_SHAPE_FIXTURE to a fixture file");
     let text = std::fs::read_to_string(&path).expect("readable fixture");
     let (filters, docs, bad) = check_shape_fixture(&text);
     eprintln!(
         "{path}: {filters} filters, {docs} documents, {} mismatches",
         bad.len()
     );
-    assert!(
-        bad.is_empty(),
-        "{} mismatches, first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
+    assert_no_mismatch(&bad);
 }
 
 // ---------------------------------------------------------------------------
@@ -1144,4 +1105,13 @@ mod props {
             }
         }
     }
+}
+
+fn assert_no_mismatch<T: std::fmt::Debug>(bad: &[T]) {
+    assert!(
+        bad.is_empty(),
+        "{} mismatches, first: {:#?}",
+        bad.len(),
+        &bad[..bad.len().min(10)]
+    );
 }
