@@ -47,6 +47,8 @@ fn term() -> impl Strategy<Value = Value> {
         (field(), prop::sample::select(vec!["^x", "y$", "1", "^$", "tr"]))
             .prop_map(|(f, r)| json!({"regexp": {f: r}})),
         (point(), 50_000u32..200_000).prop_map(|(p, d)| json!({"geoDistance": {"loc": p, "distance": format!("{d}m")}})),
+        // Large enough to go to the R-tree rather than the one-degree grid.
+        (point(), 300u32..3_000).prop_map(|(p, d)| json!({"geoDistanceRange": {"loc": p, "from": "1km", "to": format!("{d}km")}})),
         (0.0f64..1.5, 0.0f64..1.5).prop_map(|(b, l)| json!({"geoBoundingBox": {"loc": {"top": b + 0.5, "bottom": b, "left": l, "right": l + 0.5}}})),
         (field(), scalar()).prop_map(|(f, v)| json!({"match": {f: v}})),
         scalar().prop_map(|v| json!({"match": {"tags": [v]}})),
