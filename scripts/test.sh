@@ -9,3 +9,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# Compatibility with the official Kuzzle SDK (kuzzle-sdk 7.17.1, pinned by tests/sdk's lock file):
+# the SDK drives a real `herald serve` binary.
+cargo build --bin herald
+(cd tests/sdk && npm ci --no-audit --no-fund)
+(cd tests/sdk && HERALD_BIN="$PWD/../../target/debug/herald" node --test --test-concurrency=1)

@@ -13,13 +13,20 @@
 //! * [`store`] — document state (latest document and the rooms it matched at its last
 //!   notification), behind one trait: redb on disk, or in memory.
 //! * [`delivery`] — the seam to the network: per-connection bounded queues of shared frames.
+//! * [`protocol`] — Kuzzle's API protocol without transport: envelope validation, one module
+//!   per controller, Kuzzle's error ids and codes, the response envelope.
+//! * [`server`] — `herald serve`: one port for WebSocket and HTTP (warp on hyper, own accept
+//!   loop), per-connection reader/writer tasks, slow-client closing, graceful shutdown.
 //! * [`workload`] — seeded benchmark workloads (filters and documents) shared by `herald
 //!   bench-match`, the criterion benches and the Koncorde harness.
 //!
 //! The `herald` binary (`src/main.rs`, `src/cli/`) exposes the offline filter tools
-//! (`normalize`, `match`, `bench-match`, `gen-workload`); the network server comes next.
+//! (`normalize`, `match`, `bench-match`, `gen-workload`) and `serve`, the network server;
+//! `herald-load` (`src/bin/`) measures the server's fanout over real sockets.
 pub mod delivery;
 pub mod notify;
+pub mod protocol;
 pub mod rooms;
+pub mod server;
 pub mod store;
 pub mod workload;

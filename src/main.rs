@@ -28,6 +28,15 @@ enum Command {
         /// Port to listen on.
         #[arg(long, env = "HERALD_PORT", default_value_t = 7512)]
         port: u16,
+        /// Directory of the embedded document store.
+        #[arg(long, default_value = "./herald-data")]
+        data_dir: PathBuf,
+        /// Keep documents in memory only (nothing survives a restart).
+        #[arg(long)]
+        ephemeral: bool,
+        /// Largest accepted WebSocket message or HTTP body, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_frame_bytes: usize,
     },
     /// Print the id and canonical form of each filter (one JSON filter per line).
     Normalize {
@@ -89,7 +98,17 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        Command::Serve { port } => cli::serve::run(port),
+        Command::Serve {
+            port,
+            data_dir,
+            ephemeral,
+            max_frame_bytes,
+        } => cli::serve::run(cli::serve::ServeArgs {
+            port,
+            data_dir,
+            ephemeral,
+            max_frame_bytes,
+        }),
         Command::Normalize {
             filters,
             max_conditions,

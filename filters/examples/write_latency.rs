@@ -50,7 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             engine.register(&collection, n.id, &n.canonical);
             times.push(start.elapsed().as_nanos());
         }
-        percentiles(&format!("round {round} register ({} filters)", filters.len()), times);
+        percentiles(
+            &format!("round {round} register ({} filters)", filters.len()),
+            times,
+        );
         let mut times = Vec::with_capacity(filters.len());
         for n in &filters {
             let start = Instant::now();

@@ -1,0 +1,244 @@
+//! The `document` controller: the write actions that notify, their batch (`m*`) forms, and
+//! `get`/`exists`/`mGet` on the engine's store.
+//!
+//! Writes go through [`Hub::apply`](crate::notify::Hub::apply), which stores, matches and
+//! queues every notification before returning: the response is therefore sent after the
+//! notifications, as in Kuzzle.
+
+use serde_json::{json, Map, Value};
+
+use super::{body_object, optional_str, required_str, Context, KuzzleError, Request};
+use crate::notify::{Applied, ChangeError, DocumentChange, Operation};
+
+/// `None` if the action does not exist.
+pub fn handle(ctx: &Context<'_>, request: &Request) -> Option<Result<Value, KuzzleError>> {
+    Some(match request.action.as_str() {
+        "create" | "createOrReplace" | "replace" | "update" | "upsert" | "delete" => {
+            single(ctx, request)
+        }
+        "mCreate" | "mCreateOrReplace" | "mReplace" | "mUpdate" | "mUpsert" => {
+            batch_write(ctx, request)
+        }
+        "mDelete" => batch_delete(ctx, request),
+        "get" => get(ctx, request),
+        "exists" => exists(ctx, request),
+        "mGet" => batch_get(ctx, request),
+        _ => return None,
+    })
+}
+
+fn change_error(e: ChangeError, index: &str, collection: &str) -> KuzzleError {
+    match e {
+        ChangeError::NotFound { id } => KuzzleError::document_not_found(&id, index, collection),
+        ChangeError::AlreadyExists { id } => KuzzleError::document_already_exists(&id),
+        ChangeError::MissingId => KuzzleError::missing_argument("_id"),
+        ChangeError::NotAnObject { what } => {
+            let name = if what == "body" {
+                "body".to_owned()
+            } else {
+                format!("body.{what}")
+            };
+            KuzzleError::invalid_type(&name, "object")
+        }
+        ChangeError::Store(e) => KuzzleError::storage(&e.to_string()),
+    }
+}
+
+/// The operation of a single-document action, from its body.
+fn operation(action: &str, body: Option<&Value>) -> Result<Operation, KuzzleError> {
+    let object = |value: Option<&Value>, name: &str| match value {
+        None | Some(Value::Null) if name == "body" => Err(KuzzleError::body_required()),
+        None | Some(Value::Null) => Err(KuzzleError::missing_argument(name)),
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(_) => Err(KuzzleError::invalid_type(name, "object")),
+    };
+    Ok(match action {
+        "create" | "mCreate" => Operation::Create {
+            document: object(body, "body")?,
+        },
+        "createOrReplace" | "mCreateOrReplace" => Operation::CreateOrReplace {
+            document: object(body, "body")?,
+        },
+        "replace" | "mReplace" => Operation::Replace {
+            document: object(body, "body")?,
+        },
+        "update" | "mUpdate" => Operation::Update {
+            changes: object(body, "body")?,
+        },
+        "upsert" | "mUpsert" => {
+            let body = object(body, "body")?;
+            let changes = object(body.get("changes"), "body.changes")?;
+            let default = match body.get("default") {
+                None | Some(Value::Null) => json!({}),
+                Some(v) => object(Some(v), "body.default")?,
+            };
+            Operation::Upsert { changes, default }
+        }
+        _ => Operation::Delete,
+    })
+}
+
+/// The result of one applied write, as Kuzzle answers it.
+fn applied_json(applied: &Applied, action: &str) -> Value {
+    if matches!(action, "delete" | "mDelete") {
+        return json!({"_id": applied.id, "_source": applied.source});
+    }
+    let mut map = Map::new();
+    map.insert("_id".into(), applied.id.clone().into());
+    map.insert("_source".into(), applied.source.clone());
+    map.insert("_version".into(), applied.version.into());
+    if matches!(
+        action,
+        "createOrReplace" | "upsert" | "mCreateOrReplace" | "mUpsert"
+    ) {
+        map.insert("created".into(), applied.created.into());
+    }
+    if let Some(fields) = &applied.updated_fields {
+        map.insert("_updatedFields".into(), json!(fields));
+    }
+    Value::Object(map)
+}
+
+fn single(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let action = request.action.as_str();
+    let id = if action == "create" {
+        optional_str(request, "_id")?
+    } else {
+        Some(required_str(request, "_id")?)
+    };
+    let operation = operation(action, request.args.get("body"))?;
+    let change = DocumentChange::new(index, collection, id, operation);
+    let origin = ctx.origin(request, "document");
+    let applied = ctx
+        .hub
+        .apply(&origin, &change)
+        .map_err(|e| change_error(e, index, collection))?;
+    if action == "delete" {
+        return Ok(json!({"_id": applied.id}));
+    }
+    Ok(applied_json(&applied, action))
+}
+
+/// `body.documents` (writes) or `body.ids` (deletes, gets).
+fn body_array<'a>(request: &'a Request, name: &str) -> Result<&'a Vec<Value>, KuzzleError> {
+    let body = body_object(request)?;
+    match body.get(name) {
+        None | Some(Value::Null) => Err(KuzzleError::missing_argument(&format!("body.{name}"))),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(KuzzleError::invalid_type(&format!("body.{name}"), "array")),
+    }
+}
+
+fn batch_write(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let action = request.action.as_str();
+    let items = body_array(request, "documents")?;
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    for item in items {
+        let id = item.get("_id").and_then(Value::as_str);
+        let body = if action == "mUpsert" {
+            Some(item)
+        } else {
+            item.get("body")
+        };
+        let parsed = if id.is_none() && action != "mCreate" {
+            Err(KuzzleError::missing_argument("_id"))
+        } else {
+            operation(action, body)
+        };
+        match parsed {
+            Ok(op) => changes.push((item, DocumentChange::new(index, collection, id, op))),
+            Err(e) => {
+                errors.push(json!({"document": item, "status": e.status, "reason": e.message}))
+            }
+        }
+    }
+    let origin = ctx.origin(request, "document");
+    let mut successes = Vec::new();
+    for (item, change) in changes {
+        match ctx.hub.apply(&origin, &change) {
+            Ok(applied) => successes.push(applied_json(&applied, action)),
+            Err(e) => {
+                let e = change_error(e, index, collection);
+                errors.push(json!({"document": item, "status": e.status, "reason": e.message}));
+            }
+        }
+    }
+    Ok(json!({"successes": successes, "errors": errors}))
+}
+
+fn batch_delete(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let ids = body_array(request, "ids")?;
+    let origin = ctx.origin(request, "document");
+    let mut successes = Vec::new();
+    let mut errors = Vec::new();
+    for id in ids {
+        let Some(id) = id.as_str() else {
+            errors.push(json!({"_id": id, "reason": "the id must be a string"}));
+            continue;
+        };
+        match ctx
+            .hub
+            .apply(&origin, &DocumentChange::delete(index, collection, id))
+        {
+            Ok(_) => successes.push(json!(id)),
+            Err(e) => {
+                let e = change_error(e, index, collection);
+                errors.push(json!({"_id": id, "reason": e.message}));
+            }
+        }
+    }
+    Ok(json!({"successes": successes, "errors": errors}))
+}
+
+fn lookup(
+    ctx: &Context<'_>,
+    index: &str,
+    collection: &str,
+    id: &str,
+) -> Result<Option<Value>, KuzzleError> {
+    let stored = ctx
+        .hub
+        .get(index, collection, id)
+        .map_err(|e| change_error(e, index, collection))?;
+    Ok(stored.map(|s| json!({"_id": id, "_version": s.version, "_source": s.document})))
+}
+
+fn get(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let id = required_str(request, "_id")?;
+    lookup(ctx, index, collection, id)?
+        .ok_or_else(|| KuzzleError::document_not_found(id, index, collection))
+}
+
+fn exists(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let id = required_str(request, "_id")?;
+    Ok(Value::Bool(lookup(ctx, index, collection, id)?.is_some()))
+}
+
+fn batch_get(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let ids = body_array(request, "ids")?;
+    let mut successes = Vec::new();
+    let mut errors = Vec::new();
+    for id in ids {
+        match id.as_str() {
+            Some(s) => match lookup(ctx, index, collection, s)? {
+                Some(doc) => successes.push(doc),
+                None => errors.push(id.clone()),
+            },
+            None => errors.push(id.clone()),
+        }
+    }
+    Ok(json!({"successes": successes, "errors": errors}))
+}

@@ -1,0 +1,274 @@
+//! Kuzzle's error format: `{id, code, message, status, props}`.
+//!
+//! Clients test `error.id` (a stable `domain.subdomain.name`), and the SDK only turns an error
+//! into a `KuzzleError` when it carries a numeric `status`; `code` is Kuzzle's packed integer
+//! `(domain << 24) | (subdomain << 16) | error`. Ids and codes come from the protocol
+//! reference (section 3.2); the few Herald-specific ones are marked.
+
+use serde_json::{json, Value};
+
+/// One error answered to a request (the connection stays open).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KuzzleError {
+    pub id: &'static str,
+    pub code: u32,
+    pub status: u16,
+    pub message: String,
+    pub props: Vec<String>,
+}
+
+const fn code(domain: u32, subdomain: u32, error: u32) -> u32 {
+    (domain << 24) | (subdomain << 16) | error
+}
+
+impl KuzzleError {
+    fn new(id: &'static str, code: u32, status: u16, message: String, props: Vec<String>) -> Self {
+        KuzzleError {
+            id,
+            code,
+            status,
+            message,
+            props,
+        }
+    }
+
+    /// The `error` object of a response.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "code": self.code,
+            "message": self.message,
+            "status": self.status,
+            "props": self.props,
+        })
+    }
+
+    // ---- api.assert ----
+
+    pub fn missing_argument(name: &str) -> Self {
+        Self::new(
+            "api.assert.missing_argument",
+            code(2, 1, 3),
+            400,
+            format!("Missing argument \"{name}\"."),
+            vec![name.into()],
+        )
+    }
+
+    pub fn invalid_type(name: &str, expected: &str) -> Self {
+        Self::new(
+            "api.assert.invalid_type",
+            code(2, 1, 1),
+            400,
+            format!("Wrong type for argument \"{name}\" (expected: {expected})."),
+            vec![name.into(), expected.into()],
+        )
+    }
+
+    /// A value of the right type that is not acceptable (Kuzzle: `api.assert.invalid_argument`).
+    pub fn invalid_argument(name: &str, expected: &str) -> Self {
+        Self::new(
+            "api.assert.invalid_argument",
+            code(2, 1, 2),
+            400,
+            format!("Invalid argument \"{name}\". Expected: {expected}."),
+            vec![name.into(), expected.into()],
+        )
+    }
+
+    pub fn body_required() -> Self {
+        Self::new(
+            "api.assert.body_required",
+            code(2, 1, 8),
+            400,
+            "The request must specify a body.".into(),
+            vec![],
+        )
+    }
+
+    pub fn koncorde_dsl_error(message: &str) -> Self {
+        Self::new(
+            "api.assert.koncorde_dsl_error",
+            code(2, 1, 14),
+            400,
+            message.into(),
+            vec![message.into()],
+        )
+    }
+
+    // ---- api.process ----
+
+    pub fn controller_not_found(controller: &str) -> Self {
+        Self::new(
+            "api.process.controller_not_found",
+            code(2, 2, 4),
+            404,
+            format!("API controller \"{controller}\" not found."),
+            vec![controller.into()],
+        )
+    }
+
+    pub fn action_not_found(controller: &str, action: &str) -> Self {
+        Self::new(
+            "api.process.action_not_found",
+            code(2, 2, 5),
+            404,
+            format!("API action \"{controller}\":\"{action}\" not found."),
+            vec![controller.into(), action.into()],
+        )
+    }
+
+    /// An action that needs a persistent connection, called over HTTP
+    /// (Kuzzle: `api.process.unsupported_protocol`... not in the reference; Herald-specific code).
+    pub fn needs_connection(controller: &str, action: &str) -> Self {
+        Self::new(
+            "api.process.unsupported_protocol",
+            code(2, 2, 12),
+            400,
+            format!("API action \"{controller}\":\"{action}\" needs a persistent connection (WebSocket)."),
+            vec![controller.into(), action.into()],
+        )
+    }
+
+    // ---- core.realtime ----
+
+    pub fn invalid_scope(value: &str) -> Self {
+        Self::new(
+            "core.realtime.invalid_scope",
+            code(0, 1, 4),
+            400,
+            format!("Invalid scope \"{value}\": expected all, in, out or none."),
+            vec![value.into()],
+        )
+    }
+
+    pub fn invalid_users(value: &str) -> Self {
+        Self::new(
+            "core.realtime.invalid_users",
+            code(0, 1, 5),
+            400,
+            format!("Invalid users \"{value}\": expected all, in, out or none."),
+            vec![value.into()],
+        )
+    }
+
+    pub fn room_not_found(room: &str) -> Self {
+        Self::new(
+            "core.realtime.room_not_found",
+            code(0, 1, 1),
+            404,
+            format!("Room \"{room}\" not found."),
+            vec![room.into()],
+        )
+    }
+
+    pub fn not_subscribed(room: &str) -> Self {
+        Self::new(
+            "core.realtime.not_subscribed",
+            code(0, 1, 8),
+            412,
+            format!("Not subscribed to room \"{room}\"."),
+            vec![room.into()],
+        )
+    }
+
+    pub fn too_many_rooms() -> Self {
+        Self::new(
+            "core.realtime.too_many_rooms",
+            code(0, 1, 7),
+            413,
+            "Unable to subscribe: maximum number of rooms reached.".into(),
+            vec![],
+        )
+    }
+
+    // ---- services.storage ----
+
+    pub fn document_not_found(id: &str, index: &str, collection: &str) -> Self {
+        Self::new(
+            "services.storage.not_found",
+            code(1, 1, 11),
+            404,
+            format!("Document \"{id}\" not found in \"{index}\":\"{collection}\"."),
+            vec![id.into(), index.into(), collection.into()],
+        )
+    }
+
+    pub fn document_already_exists(id: &str) -> Self {
+        Self::new(
+            "services.storage.document_already_exists",
+            code(1, 1, 17),
+            400,
+            format!("Document \"{id}\" already exists."),
+            vec![id.into()],
+        )
+    }
+
+    /// The embedded store failed (Herald-specific code).
+    pub fn storage(message: &str) -> Self {
+        Self::new(
+            "services.storage.unexpected_error",
+            code(1, 1, 255),
+            500,
+            message.into(),
+            vec![message.into()],
+        )
+    }
+
+    // ---- network ----
+
+    /// An unparsable frame (sent without `room`).
+    pub fn unexpected_error(message: &str) -> Self {
+        Self::new(
+            "network.websocket.unexpected_error",
+            code(3, 3, 1),
+            400,
+            message.into(),
+            vec![message.into()],
+        )
+    }
+
+    /// A frame or HTTP body above the size limit (Herald-specific: Kuzzle closes the socket).
+    pub fn request_too_large(size: usize, limit: usize) -> Self {
+        Self::new(
+            "network.websocket.request_too_large",
+            code(3, 3, 3),
+            413,
+            format!("Request of {size} bytes exceeds the limit of {limit} bytes."),
+            vec![size.to_string(), limit.to_string()],
+        )
+    }
+
+    /// Anything else that went wrong on the server's side.
+    pub fn internal(message: &str) -> Self {
+        Self::new(
+            "core.fatal.unexpected_error",
+            code(0, 0, 1),
+            500,
+            message.into(),
+            vec![message.into()],
+        )
+    }
+}
+
+impl std::fmt::Display for KuzzleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.id, self.status, self.message)
+    }
+}
+
+impl std::error::Error for KuzzleError {}
+
+impl KuzzleError {
+    /// No HTTP route for this method and path (Kuzzle: `network.http.url_not_found`; the code
+    /// is Herald's).
+    pub fn url_not_found(method: &str, path: &str) -> Self {
+        Self::new(
+            "network.http.url_not_found",
+            code(3, 2, 8),
+            404,
+            format!("API URL not found: {method} {path}."),
+            vec![method.into(), path.into()],
+        )
+    }
+}

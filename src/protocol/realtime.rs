@@ -1,0 +1,120 @@
+//! The `realtime` controller: subscribe, join, unsubscribe, count, list, publish.
+//!
+//! Subscriptions belong to a WebSocket connection; over HTTP only `publish` and `list` make
+//! sense (Kuzzle has no HTTP route for the others).
+
+use serde_json::{json, Value};
+
+use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
+use crate::notify::SubscribeError;
+use crate::rooms::{ChannelOptions, RoomError, Scope, UsersOption};
+
+/// `None` if the action does not exist.
+pub fn handle(ctx: &Context<'_>, request: &Request) -> Option<Result<Value, KuzzleError>> {
+    Some(match request.action.as_str() {
+        "subscribe" => subscribe(ctx, request),
+        "join" => join(ctx, request),
+        "unsubscribe" => unsubscribe(ctx, request),
+        "count" => count(ctx, request),
+        "list" => Ok(list(ctx)),
+        "publish" => publish(ctx, request),
+        _ => return None,
+    })
+}
+
+/// `scope` and `users`: an absent key takes the default; anything else (even `null`) must be
+/// one of all/in/out/none.
+fn channel_options(request: &Request) -> Result<ChannelOptions, KuzzleError> {
+    let scope = match request.args.get("scope") {
+        None => Scope::default(),
+        Some(Value::String(s)) => s.parse().map_err(|_| KuzzleError::invalid_scope(s))?,
+        Some(other) => return Err(KuzzleError::invalid_scope(&other.to_string())),
+    };
+    let users = match request.args.get("users") {
+        None => UsersOption::default(),
+        Some(Value::String(s)) => s.parse().map_err(|_| KuzzleError::invalid_users(s))?,
+        Some(other) => return Err(KuzzleError::invalid_users(&other.to_string())),
+    };
+    Ok(ChannelOptions::new(scope, users))
+}
+
+fn connection(
+    ctx: &Context<'_>,
+    request: &Request,
+) -> Result<crate::delivery::ConnectionId, KuzzleError> {
+    ctx.connection
+        .ok_or_else(|| KuzzleError::needs_connection(&request.controller, &request.action))
+}
+
+fn subscribe_error(e: SubscribeError, room: &str) -> KuzzleError {
+    match e {
+        SubscribeError::Filter(e) => KuzzleError::koncorde_dsl_error(&e.to_string()),
+        SubscribeError::Room(e) => room_error(e, room),
+    }
+}
+
+fn room_error(e: RoomError, room: &str) -> KuzzleError {
+    match e {
+        RoomError::RoomNotFound => KuzzleError::room_not_found(room),
+        RoomError::NotSubscribed => KuzzleError::not_subscribed(room),
+        RoomError::TooManyRooms => KuzzleError::too_many_rooms(),
+        RoomError::UnknownConnection => KuzzleError::internal("unknown connection"),
+    }
+}
+
+fn subscribe(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let connection = connection(ctx, request)?;
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let filter = Value::Object(body_object(request)?.clone());
+    let options = channel_options(request)?;
+    let origin = ctx.origin(request, "realtime");
+    let subscription = ctx
+        .hub
+        .subscribe(connection, &origin, index, collection, &filter, options)
+        .map_err(|e| subscribe_error(e, ""))?;
+    Ok(json!({"roomId": subscription.room_id, "channel": subscription.channel}))
+}
+
+fn join(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let connection = connection(ctx, request)?;
+    let room_id = body_str(request, "roomId")?;
+    let options = channel_options(request)?;
+    let origin = ctx.origin(request, "realtime");
+    let subscription = ctx
+        .hub
+        .join(connection, &origin, room_id, options)
+        .map_err(|e| subscribe_error(e, room_id))?;
+    Ok(json!({"roomId": subscription.room_id, "channel": subscription.channel}))
+}
+
+fn unsubscribe(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let connection = connection(ctx, request)?;
+    let room_id = body_str(request, "roomId")?;
+    let room = ctx
+        .hub
+        .unsubscribe(connection, room_id)
+        .map_err(|e| room_error(e, room_id))?;
+    Ok(json!({ "roomId": room }))
+}
+
+fn count(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let room_id = body_str(request, "roomId")?;
+    Ok(json!({"count": ctx.hub.count(room_id)}))
+}
+
+fn list(ctx: &Context<'_>) -> Value {
+    serde_json::to_value(ctx.hub.list()).unwrap_or_else(|_| json!({}))
+}
+
+fn publish(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
+    let message = Value::Object(body_object(request)?.clone());
+    let id = optional_str(request, "_id")?;
+    let origin = ctx.origin(request, "realtime");
+    ctx.hub
+        .publish(&origin, index, collection, id, &message)
+        .map_err(|_| KuzzleError::invalid_type("body", "object"))?;
+    Ok(json!({"published": true}))
+}

@@ -1,0 +1,173 @@
+//! The network server: Kuzzle's WebSocket and HTTP APIs on one port.
+//!
+//! [`run`] owns the accept loop (so every socket gets `TCP_NODELAY` and its peer address is
+//! known) and serves each TCP connection with hyper's HTTP/1 server and a warp filter
+//! ([`http::routes`]): a WebSocket upgrade on any path becomes a [`connection`] task, anything
+//! else is an HTTP API call. Both end up in [`crate::protocol::dispatch`] against one shared
+//! [`Hub`].
+//!
+//! Shutdown is explicit: when the `shutdown` future completes the listener is closed, the
+//! engine drops every room silently (Kuzzle sends no `user:"out"` then), every WebSocket is
+//! closed with code 1001 (the SDK reconnects after any code but 1000), HTTP connections finish
+//! their current request, and `run` returns once they are gone (or after a grace period).
+
+mod connection;
+mod http;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_service::Service;
+
+use crate::delivery::Queues;
+use crate::notify::{Hub, HubConfig};
+use crate::store::{DocumentStore, MemoryStore};
+
+/// Server settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Largest accepted WebSocket message or HTTP body, in bytes (larger ones are answered
+    /// with a 413 error). Messages above four times this size close the socket (code 1009).
+    pub max_frame_bytes: usize,
+    /// Frames queued per connection before it is declared too slow and closed (code 1011).
+    pub queue_capacity: usize,
+    /// How long one write to a socket may take before the connection is dropped.
+    pub write_timeout: Duration,
+    /// A WebSocket that sends nothing for this long is closed (the SDK pings every 2 s).
+    pub idle_timeout: Duration,
+    /// How long shutdown waits for connections to close.
+    pub shutdown_grace: Duration,
+    /// The document store of the engine.
+    pub store: Arc<dyn DocumentStore>,
+    /// Engine settings (node id, room limit, filter limits).
+    pub hub: HubConfig,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_frame_bytes: 1 << 20,
+            queue_capacity: 1024,
+            write_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
+            store: Arc::new(MemoryStore::new()),
+            hub: HubConfig::default(),
+        }
+    }
+}
+
+/// What every connection task shares.
+pub(crate) struct State {
+    pub hub: Hub,
+    pub queues: Arc<Queues>,
+    pub config: Config,
+    /// Cancelled at shutdown.
+    pub shutdown: CancellationToken,
+    /// Every connection task (HTTP and WebSocket), awaited at shutdown.
+    pub tasks: TaskTracker,
+}
+
+/// The peer address of the TCP connection a request came on (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub SocketAddr);
+
+/// Serves connections from `listener` until `shutdown` completes, then closes everything.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let queues = Arc::new(Queues::new(config.queue_capacity));
+    let hub = Hub::new(
+        config.hub.clone(),
+        Arc::clone(&config.store),
+        queues.clone(),
+    );
+    let state = Arc::new(State {
+        hub,
+        queues,
+        config,
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+    });
+    tracing::info!(address = %listener.local_addr()?, "herald listening");
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
+        state
+            .tasks
+            .spawn(serve_tcp(stream, peer, Arc::clone(&state)));
+    }
+    drop(listener);
+    tracing::info!("shutting down: closing connections");
+    state.hub.shutdown();
+    state.shutdown.cancel();
+    state.tasks.close();
+    if tokio::time::timeout(state.config.shutdown_grace, state.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time");
+    }
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// One TCP connection: HTTP/1 with upgrades, finished gracefully at shutdown.
+async fn serve_tcp(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
+    let shutdown = state.shutdown.clone();
+    let routes = warp::service(http::routes(state));
+    let service =
+        hyper::service::service_fn(move |mut request: ::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(Peer(peer));
+            routes.clone().call(request)
+        });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "http connection ended with an error");
+    }
+}
+
+/// Runs engine work that may wait on the disk (document writes are durable on return) without
+/// stalling the other connections of this runtime worker, when the runtime allows it.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}

@@ -1,0 +1,74 @@
+//! `herald serve` as a process: port 0, the embedded store under --data-dir, graceful exit on
+//! SIGTERM, and documents still there after a restart.
+
+mod server_support;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+use server_support::http;
+
+/// Starts `herald serve` on a free port; returns the child and its address (from its logs).
+fn start(data_dir: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn herald");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let port = loop {
+        let line = lines.next().expect("a log line").expect("readable log");
+        if let Some(at) = line.find("address=") {
+            let addr: SocketAddr = line[at + "address=".len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|a| a.parse().ok())
+                .expect("listening address");
+            break addr.port();
+        }
+    };
+    // Keep draining the logs so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    child.wait().expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_persists_documents_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (mut child, addr) = start(&data);
+    let (status, _) = http(addr, "GET", "/_healthCheck", None).await;
+    assert_eq!(status, 200);
+    let mut ws = server_support::Client::connect(addr).await;
+    let r = ws
+        .ok(json!({"controller":"document","action":"create","index":"i","collection":"c","_id":"d","body":{"v":7}}))
+        .await;
+    assert_eq!(r["_id"], "d");
+    let exit = terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+    // The socket was closed with a code the SDK reconnects after.
+    let close = ws.closed().await.expect("a close frame");
+    assert_eq!(u16::from(close.0), 1001);
+    assert!(data.exists());
+
+    let (mut child, addr) = start(&data);
+    let (status, r) = http(addr, "GET", "/i/c/d", None).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["result"]["_source"]["v"], 7);
+    assert!(terminate(&mut child).success());
+}

@@ -1,0 +1,263 @@
+//! Delivery and the HTTP API over real sockets: slow clients, HTTP writes notifying WebSocket
+//! subscribers, and the HTTP routes.
+
+mod server_support;
+
+use std::time::Duration;
+
+use herald::server::Config;
+use serde_json::{json, Value};
+use server_support::{http, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_closed_with_1011_and_nobody_else_waits() {
+    let config = Config {
+        queue_capacity: 8,
+        ..Config::default()
+    };
+    let server = Server::start_with(config).await;
+    let mut slow = server.client().await;
+    let mut fast = server.client().await;
+    let mut publisher = server.client().await;
+    let (room, _) = slow.subscribe("i", "c", json!({}), json!({})).await;
+    fast.subscribe("i", "c", json!({}), json!({})).await;
+    let pad = "x".repeat(64 * 1024);
+    let total = 300;
+    // The fast client reads concurrently; the slow one reads nothing until the end.
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while n < total {
+            let frame = fast.next_frame().await;
+            if frame["type"] == "document" {
+                n += 1;
+            }
+        }
+        (fast, n)
+    });
+    for i in 0..total {
+        publisher
+            .ok(json!({"controller":"realtime","action":"publish","index":"i","collection":"c","body":{"i":i,"pad":pad}}))
+            .await;
+    }
+    let (_fast, received) = tokio::time::timeout(Duration::from_secs(20), reader)
+        .await
+        .expect("fast client not slowed down")
+        .expect("reader");
+    assert_eq!(received, total);
+    let mut got = 0;
+    let close = loop {
+        match slow.read().await {
+            Ok(_) => got += 1,
+            Err(close) => break close,
+        }
+    };
+    let (code, reason) = close.expect("a close frame");
+    assert_eq!(u16::from(code), 1011);
+    assert!(reason.contains("too slow"), "{reason}");
+    assert!(got < total, "the slow client got everything ({got})");
+    // It left the room.
+    let count = publisher
+        .ok(json!({"controller":"realtime","action":"count","body":{"roomId":room}}))
+        .await;
+    assert_eq!(count["count"], 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_writes_notify_websocket_subscribers() {
+    let server = Server::start().await;
+    let mut sub = server.client().await;
+    let (_, channel) = sub
+        .subscribe("idx", "col", json!({"equals":{"k":"v"}}), json!({}))
+        .await;
+
+    let (status, r) = http(
+        server.addr,
+        "POST",
+        "/idx/col/_publish?_id=p1",
+        Some(r#"{"k":"v"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["result"], json!({"published": true}));
+    assert!(r.get("room").is_none());
+    let n = sub.next_frame().await;
+    assert_eq!(n["room"], channel);
+    assert_eq!(n["action"], "publish");
+    assert_eq!(n["protocol"], "http");
+    assert_eq!(n["result"]["_id"], "p1");
+
+    let steps: [(&str, &str, Option<&str>, &str, &str); 7] = [
+        (
+            "POST",
+            "/idx/col/d1/_create",
+            Some(r#"{"k":"v"}"#),
+            "create",
+            "in",
+        ),
+        (
+            "PUT",
+            "/idx/col/d1/_update",
+            Some(r#"{"n":1}"#),
+            "update",
+            "in",
+        ),
+        (
+            "PUT",
+            "/idx/col/d1/_replace",
+            Some(r#"{"k":"w"}"#),
+            "replace",
+            "out",
+        ),
+        ("PUT", "/idx/col/d1", Some(r#"{"k":"v"}"#), "replace", "in"),
+        (
+            "POST",
+            "/idx/col/d2/_upsert",
+            Some(r#"{"changes":{"k":"v"}}"#),
+            "create",
+            "in",
+        ),
+        ("DELETE", "/idx/col/d1", None, "delete", "out"),
+        (
+            "POST",
+            "/idx/col/_create",
+            Some(r#"{"k":"v"}"#),
+            "create",
+            "in",
+        ),
+    ];
+    for (method, path, body, action, scope) in steps {
+        let (status, r) = http(server.addr, method, path, body).await;
+        assert_eq!(status, 200, "{method} {path}: {r}");
+        let n = sub.next_frame().await;
+        assert_eq!(n["action"], action, "{method} {path}");
+        assert_eq!(n["scope"], scope, "{method} {path}");
+        assert_eq!(n["controller"], "document");
+    }
+    let (status, r) = http(server.addr, "GET", "/idx/col/d2", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(r["result"]["_source"]["k"], "v");
+    let (_, r) = http(server.addr, "GET", "/idx/col/d2/_exists", None).await;
+    assert_eq!(r["result"], json!(true));
+    let (status, r) = http(
+        server.addr,
+        "POST",
+        "/idx/col/_mCreate",
+        Some(r#"{"documents":[{"_id":"m1","body":{"k":"v"}},{"_id":"m2","body":{"k":"no"}}]}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(r["result"]["successes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(sub.next_frame().await["result"]["_id"], "m1");
+    let (status, _) = http(
+        server.addr,
+        "DELETE",
+        "/idx/col/_mDelete",
+        Some(r#"{"ids":["m1","m2"]}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sub.next_frame().await["action"], "delete");
+    // Kuzzle's volatile header.
+    let (status, _) = server_support::http_with(
+        server.addr,
+        "POST",
+        "/idx/col/_publish",
+        "X-Kuzzle-Volatile: {\"from\":\"backend\"}\r\n",
+        Some(r#"{"k":"v"}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        sub.next_frame().await["volatile"],
+        json!({"from":"backend"})
+    );
+    // The generic route: a whole request in the body.
+    let (status, r) = http(
+        server.addr,
+        "POST",
+        "/_query",
+        Some(r#"{"controller":"realtime","action":"publish","index":"idx","collection":"col","body":{"k":"v"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(sub.next_frame().await["action"], "publish");
+    sub.silent(100).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_routes_and_errors() {
+    let config = Config {
+        max_frame_bytes: 1000,
+        ..Config::default()
+    };
+    let server = Server::start_with(config).await;
+    let (status, r) = http(server.addr, "GET", "/_healthCheck", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(r["result"]["status"], "green");
+    let (status, r) = http(server.addr, "GET", "/_listSubscriptions", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(r["result"], json!({}));
+    let mut c = server.client().await;
+    let (room, _) = c.subscribe("a", "b", json!({}), json!({})).await;
+    let (_, r) = http(server.addr, "GET", "/_listSubscriptions", None).await;
+    assert_eq!(r["result"], json!({"a": {"b": {room: 1}}}));
+    let (status, r) = http(server.addr, "GET", "/_now", None).await;
+    assert_eq!(status, 200);
+    assert!(r["result"]["now"].is_u64());
+
+    let cases: [(&str, &str, Option<&str>, u16, &str); 6] = [
+        (
+            "GET",
+            "/nowhere/at/all/really/deep",
+            None,
+            404,
+            "network.http.url_not_found",
+        ),
+        (
+            "POST",
+            "/a/b/_publish",
+            Some("{nope"),
+            400,
+            "network.websocket.unexpected_error",
+        ),
+        (
+            "POST",
+            "/a/b/_publish",
+            None,
+            400,
+            "api.assert.body_required",
+        ),
+        (
+            "POST",
+            "/a/b/_publish",
+            Some("[1]"),
+            400,
+            "api.assert.invalid_type",
+        ),
+        (
+            "PUT",
+            "/a/b/missing/_update",
+            Some("{}"),
+            404,
+            "services.storage.not_found",
+        ),
+        (
+            "POST",
+            "/a/b/_publish",
+            Some(&*Box::leak(
+                format!(r#"{{"x":"{}"}}"#, "y".repeat(2000)).into_boxed_str(),
+            )),
+            413,
+            "network.websocket.request_too_large",
+        ),
+    ];
+    for (method, path, body, status, id) in cases {
+        let (got, r) = http(server.addr, method, path, body).await;
+        assert_eq!(got, status, "{method} {path}: {r}");
+        assert_eq!(r["error"]["id"], id, "{method} {path}");
+        assert_eq!(r["status"], Value::from(status));
+    }
+    server.stop().await;
+}
