@@ -72,8 +72,17 @@ impl RedbStore {
     }
 }
 
-impl DocumentStore for RedbStore {
-    fn get(&self, key: &DocKey) -> Result<Option<StoredDocument>, StoreError> {
+/// The table key of a document.
+fn table_key(key: &DocKey) -> (&str, &str, &str) {
+    (key.index.as_str(), key.collection.as_str(), key.id.as_str())
+}
+
+impl RedbStore {
+    /// Runs `op` on the documents table in a read transaction.
+    fn read<R>(
+        &self,
+        op: impl FnOnce(&redb::ReadOnlyTable<(&str, &str, &str), &[u8]>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let txn = self
             .db
             .begin_read()
@@ -81,55 +90,59 @@ impl DocumentStore for RedbStore {
         let table = txn
             .open_table(DOCUMENTS)
             .map_err(|e| err("open table")(e.into()))?;
-        let value = table
-            .get((key.index.as_str(), key.collection.as_str(), key.id.as_str()))
-            .map_err(|e| err("read")(e.into()))?;
-        match value {
-            Some(bytes) => decode(bytes.value()).map(Some),
-            None => Ok(None),
-        }
+        op(&table)
+    }
+
+    /// Runs `op` on the documents table in a write transaction, committed (durably) after.
+    fn write<R>(
+        &self,
+        op: impl FnOnce(&mut redb::Table<(&str, &str, &str), &[u8]>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let txn = self.db.begin_write().map_err(|e| err("begin")(e.into()))?;
+        let result = {
+            let mut table = txn
+                .open_table(DOCUMENTS)
+                .map_err(|e| err("open table")(e.into()))?;
+            op(&mut table)?
+        };
+        txn.commit().map_err(|e| err("commit")(e.into()))?;
+        Ok(result)
+    }
+}
+
+impl DocumentStore for RedbStore {
+    fn get(&self, key: &DocKey) -> Result<Option<StoredDocument>, StoreError> {
+        self.read(|table| {
+            let value = table
+                .get(table_key(key))
+                .map_err(|e| err("read")(e.into()))?;
+            match value {
+                Some(bytes) => decode(bytes.value()).map(Some),
+                None => Ok(None),
+            }
+        })
     }
 
     fn put(&self, key: &DocKey, value: &StoredDocument) -> Result<(), StoreError> {
         let bytes = encode(value)?;
-        let txn = self.db.begin_write().map_err(|e| err("begin")(e.into()))?;
-        {
-            let mut table = txn
-                .open_table(DOCUMENTS)
-                .map_err(|e| err("open table")(e.into()))?;
+        self.write(|table| {
             table
-                .insert(
-                    (key.index.as_str(), key.collection.as_str(), key.id.as_str()),
-                    bytes.as_slice(),
-                )
+                .insert(table_key(key), bytes.as_slice())
                 .map_err(|e| err("write")(e.into()))?;
-        }
-        txn.commit().map_err(|e| err("commit")(e.into()))
+            Ok(())
+        })
     }
 
     fn remove(&self, key: &DocKey) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write().map_err(|e| err("begin")(e.into()))?;
-        let existed = {
-            let mut table = txn
-                .open_table(DOCUMENTS)
-                .map_err(|e| err("open table")(e.into()))?;
+        self.write(|table| {
             let removed = table
-                .remove((key.index.as_str(), key.collection.as_str(), key.id.as_str()))
+                .remove(table_key(key))
                 .map_err(|e| err("delete")(e.into()))?;
-            removed.is_some()
-        };
-        txn.commit().map_err(|e| err("commit")(e.into()))?;
-        Ok(existed)
+            Ok(removed.is_some())
+        })
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| err("begin read")(e.into()))?;
-        let table = txn
-            .open_table(DOCUMENTS)
-            .map_err(|e| err("open table")(e.into()))?;
-        table.len().map_err(|e| err("count")(e.into()))
+        self.read(|table| table.len().map_err(|e| err("count")(e.into())))
     }
 }
