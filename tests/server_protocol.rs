@@ -292,3 +292,46 @@ async fn idle_sockets_are_closed_but_pings_keep_them_open() {
     busy.ok(json!({"controller":"server","action":"now"})).await;
     server.stop().await;
 }
+
+/// Sends raw request bytes and returns the status line and headers of the answer.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, stream.read(&mut buf))
+        .await
+        .expect("in time")
+        .expect("read");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_upgrades_are_refused_with_the_reason() {
+    let server = Server::start().await;
+    let upgrade = |method: &str, version: &str, key: &str| {
+        format!(
+            "{method} / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: {version}\r\n{key}\r\n"
+        )
+    };
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let wrong_version = raw_exchange(server.addr, &upgrade("GET", "8", key)).await;
+    assert!(wrong_version.starts_with("HTTP/1.1 426"), "{wrong_version}");
+    assert!(
+        wrong_version
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{wrong_version}"
+    );
+    let no_key = raw_exchange(server.addr, &upgrade("GET", "13", "")).await;
+    assert!(no_key.starts_with("HTTP/1.1 400"), "{no_key}");
+    assert!(no_key.contains("Sec-WebSocket-Key"), "{no_key}");
+    let post = raw_exchange(server.addr, &upgrade("POST", "13", key)).await;
+    assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+    // The RFC 6455 sample key gets the RFC's sample answer.
+    let ok = raw_exchange(server.addr, &upgrade("GET", "13", key)).await;
+    assert!(ok.starts_with("HTTP/1.1 101"), "{ok}");
+    assert!(ok.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{ok}");
+    server.stop().await;
+}

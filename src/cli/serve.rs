@@ -41,7 +41,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("0.0.0.0", args.port)).await?;
+        let listener = listen(args.port)?;
         tracing::info!(
             port = listener.local_addr()?.port(),
             store = if args.ephemeral {
@@ -55,6 +55,17 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The listening socket, with a backlog large enough for bursts of thousands of connects
+/// (the kernel caps it at `net.core.somaxconn`).
+fn listen(port: u16) -> io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+const LISTEN_BACKLOG: u32 = 8192;
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {

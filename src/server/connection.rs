@@ -1,65 +1,100 @@
-//! One WebSocket connection: a reader and a writer running side by side.
+//! One WebSocket connection, served by one task.
 //!
-//! * The reader parses each frame, answers heartbeats, dispatches requests to the engine and
-//!   hands the responses to the writer (bounded: a client that does not read its responses
-//!   stops being read).
-//! * The writer sends the connection's notifications (its [`Inbox`]) and the responses. It
-//!   always takes queued notifications first, so notifications caused by a request go out
-//!   before that request's response, as in Kuzzle. Frames are written in batches and flushed
-//!   when nothing else is ready.
+//! The task waits on three things at once: a frame from the client, a notification in the
+//! connection's [`Inbox`], and the server's shutdown. Whatever wakes it, it then takes what
+//! else is ready without waiting (more notifications, more pipelined requests, up to a
+//! batch), writes it all and flushes once: one `write` system call per wake-up rather than per
+//! frame, which is most of what a notification costs.
+//!
+//! * Requests are answered in order, inline. Notifications a request causes for this same
+//!   connection land in its inbox during dispatch, and the inbox is drained before the
+//!   response is written, so they precede the response, as in Kuzzle.
+//! * One task rather than a reader and a writer: no channel between them and no lock around a
+//!   split socket. The price is that a connection whose write is blocked (its client does not
+//!   read) is not read meanwhile either, which back-pressure wants anyway; such a write is
+//!   bounded by the write timeout and by the overflow of the connection's queue.
 //! * A client that cannot keep up overflows its bounded queue; the engine then flags it and
-//!   detaches its queue, and the writer closes the socket with 1011 and a reason. Nothing
-//!   else waits for it. A write that stalls longer than the write timeout drops the socket.
-//! * When either side ends, the connection leaves the engine (`Hub::disconnect`: presence
-//!   `out` to the remaining members) and the socket is closed.
+//!   detaches its queue, and the connection is closed with 1011 and a reason. Nothing else
+//!   waits for it.
+//! * When the connection ends, it leaves the engine (`Hub::disconnect`: presence `out` to the
+//!   remaining members) before the close frame is written, then the socket is dropped.
+//! * tungstenite reads into a buffer it zeroes before every read: [`socket_config`] keeps it
+//!   small (most requests are a few hundred bytes), which is also what keeps an idle
+//!   connection cheap.
 //!
 //! Nothing from the client can panic this task: bad frames get error responses.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use warp::ws::{Message, WebSocket};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
 
 use super::{blocking, State};
-use crate::delivery::{Frame, Inbox};
-use crate::protocol::{self, Context, Incoming, KuzzleError};
+use crate::delivery::{ConnectionId, Frame, Inbox};
+use crate::protocol::{self, Context, Incoming, KuzzleError, Request};
+
+/// The socket of one connection, after the HTTP upgrade.
+pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Why the server ends a connection: the close code and reason to send, or `None` when the
+/// client is gone (or the socket failed) and there is nobody to tell.
+type Close = Option<(u16, &'static str)>;
 
 /// Close codes. Never 1000 for a server-side close: the SDK would not reconnect.
 const GOING_AWAY: u16 = 1001;
 const TOO_BIG: u16 = 1009;
 const TRY_AGAIN: u16 = 1011;
+const SHUTTING_DOWN: Close = Some((GOING_AWAY, "server shutting down"));
+const TOO_SLOW: Close = Some((TRY_AGAIN, "too much backpressure: client is too slow"));
 
-/// Responses waiting for the writer, per connection.
-const RESPONSE_QUEUE: usize = 64;
-/// Frames written before a flush.
+/// Frames written per flush, at most.
 const BATCH: usize = 64;
+/// tungstenite's read buffer, allocated per connection and zeroed before each read.
+const READ_BUFFER: usize = 1024;
+/// Bytes tungstenite buffers before writing on its own; batches are flushed explicitly.
+const WRITE_BUFFER: usize = 64 * 1024;
 
-pub(crate) async fn serve(socket: WebSocket, state: Arc<State>, peer: Option<SocketAddr>) {
+/// The WebSocket settings of every connection.
+pub(crate) fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
+    // Above the protocol limit, messages are answered with an error; far above it, the
+    // WebSocket layer refuses to buffer them and the socket is closed (1009).
+    let hard_limit = max_frame_bytes.saturating_mul(4).max(1 << 16);
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(Some(hard_limit))
+        .max_frame_size(Some(hard_limit))
+}
+
+pub(crate) async fn serve(socket: Socket, state: Arc<State>, peer: SocketAddr) {
     let connection = state.hub.connect(None);
     let inbox = state.queues.open(connection);
-    let peer = peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
     tracing::debug!(%connection, %peer, "websocket open");
-    let (sink, stream) = socket.split();
-    let (responses, pending) = mpsc::channel(RESPONSE_QUEUE);
-    // Cancelled when the writer is done (it alone handles shutdown, so that the close frame
-    // goes out before the socket is dropped), so the reader stops too.
-    let done = CancellationToken::new();
-    let reader = read(stream, &state, connection, responses, done.clone());
-    let writer = write(sink, inbox, pending, &state, done.clone());
-    let (_, close) = tokio::join!(
-        async {
-            reader.await;
-            // Leave the rooms as soon as the client is gone (presence `out`), which also
-            // closes the inbox and lets the writer finish.
-            state.hub.disconnect(connection);
-        },
-        writer
-    );
+    let mut session = Session {
+        socket,
+        inbox,
+        state: &state,
+        connection,
+        out: Vec::with_capacity(4),
+        flush_pending: false,
+    };
+    let close = match session.run().await {
+        Err(close) => close,
+        Ok(never) => match never {},
+    };
+    // Leave the rooms now (presence `out` to the others), not after the close frame.
+    state.hub.disconnect(connection);
+    session.close(close).await;
     match close {
         Some((code, reason)) => {
             tracing::info!(%connection, %peer, code, reason, "websocket closed by the server")
@@ -68,174 +103,229 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<State>, peer: Option<Soc
     }
 }
 
-async fn read(
-    mut stream: SplitStream<WebSocket>,
-    state: &State,
-    connection: crate::delivery::ConnectionId,
-    responses: mpsc::Sender<Message>,
-    done: CancellationToken,
-) {
-    let limit = state.config.max_frame_bytes;
-    let node = state.hub.config().node.clone();
-    loop {
-        let next = tokio::select! {
-            () = done.cancelled() => return,
-            next = tokio::time::timeout(state.config.idle_timeout, stream.next()) => match next {
-                Ok(next) => next,
-                Err(_) => {
-                    tracing::debug!(%connection, "idle timeout");
-                    let _ = responses.send(Message::close_with(GOING_AWAY, "idle timeout")).await;
-                    return;
-                }
-            },
-        };
-        let message = match next {
-            None => return,
-            Some(Ok(message)) => message,
-            Some(Err(e)) => {
-                let text = e.to_string();
-                if text.contains("too long") || text.contains("Space limit") {
-                    let _ = responses
-                        .send(Message::close_with(TOO_BIG, "message too big"))
-                        .await;
-                }
-                tracing::debug!(%connection, error = %text, "websocket read error");
-                return;
-            }
-        };
-        if message.is_close() {
-            return;
-        }
-        // Pings are answered by the WebSocket layer (flushed on the next read); pongs ignored.
-        if !message.is_text() && !message.is_binary() {
-            continue;
-        }
-        let bytes = message.as_bytes();
-        let reply = if bytes.len() > limit {
-            let error = KuzzleError::request_too_large(bytes.len(), limit);
-            serde_json::json!({"status": error.status, "error": error.to_json(), "result": null})
-                .to_string()
-        } else {
-            match protocol::parse(bytes) {
-                Incoming::Ping => protocol::PONG.to_owned(),
-                Incoming::Rejected(value) => value.to_string(),
-                Incoming::Request(request) => {
-                    let ctx = Context {
-                        hub: &state.hub,
-                        connection: Some(connection),
-                        protocol: "websocket",
-                    };
-                    let outcome = blocking(|| protocol::dispatch(&ctx, &request));
-                    if let Err(e) = &outcome {
-                        tracing::debug!(%connection, controller = %request.controller, action = %request.action, error = %e, "request failed");
-                    }
-                    protocol::response(&request, &outcome, &node, true).to_string()
-                }
-            }
-        };
-        if responses.send(Message::text(reply)).await.is_err() {
-            return;
-        }
-    }
+/// What woke the connection task.
+enum Event {
+    Shutdown,
+    Notification(Option<Frame>),
+    Read(Option<Result<Message, WsError>>),
+    IdleCheck,
 }
 
-/// Writes until the connection ends; returns the close code and reason it sent, if any.
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut inbox: Inbox,
-    mut responses: mpsc::Receiver<Message>,
-    state: &State,
-    done: CancellationToken,
-) -> Option<(u16, &'static str)> {
-    const TOO_SLOW: (u16, &str) = (TRY_AGAIN, "too much backpressure: client is too slow");
-    let timeout = state.config.write_timeout;
-    // False once the engine forgot the connection (the reader ended): the last responses
-    // (a close frame, say) still go out.
-    let mut subscribed = true;
-    let close = loop {
-        let first = tokio::select! {
-            biased;
-            () = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
-            frame = inbox.recv(), if subscribed => match frame {
-                Some(frame) => frame_message(frame),
-                None if inbox.is_too_slow() => break Some(TOO_SLOW),
-                None if state.shutdown.is_cancelled() => break Some((GOING_AWAY, "server shutting down")),
-                None => {
-                    subscribed = false;
+struct Session<'a> {
+    socket: Socket,
+    inbox: Inbox,
+    state: &'a State,
+    connection: ConnectionId,
+    /// Frames to write at the next flush, in order.
+    out: Vec<Message>,
+    /// tungstenite queued a reply of its own (a pong, a close) that only a flush sends.
+    flush_pending: bool,
+}
+
+impl Session<'_> {
+    /// Serves the connection until it ends; returns how to close it.
+    async fn run(&mut self) -> Result<Infallible, Close> {
+        let idle_timeout = self.state.config.idle_timeout;
+        let shutdown = self.state.shutdown.clone();
+        // Created once: re-creating these futures on every wake-up costs more than the
+        // wake-up itself.
+        let mut shutdown = pin!(shutdown.cancelled());
+        let mut idle = pin!(tokio::time::sleep(idle_timeout));
+        let mut last_read = Instant::now();
+        loop {
+            let event = tokio::select! {
+                biased;
+                () = &mut shutdown => Event::Shutdown,
+                read = self.socket.next() => Event::Read(read),
+                frame = self.inbox.recv() => Event::Notification(frame),
+                () = &mut idle => Event::IdleCheck,
+            };
+            match event {
+                Event::Shutdown => return Err(SHUTTING_DOWN),
+                Event::Notification(Some(frame)) => self.out.push(text(frame)),
+                // The queue is gone: the client was too slow, or the engine is shutting down
+                // (the connection itself leaves the engine only after this loop).
+                Event::Notification(None) => {
+                    return Err(if self.inbox.is_too_slow() {
+                        TOO_SLOW
+                    } else {
+                        SHUTTING_DOWN
+                    });
+                }
+                Event::Read(read) => {
+                    last_read = Instant::now();
+                    self.on_read(read)?;
+                    // Pipelined requests already received: answer them in the same write.
+                    while self.out.len() < BATCH {
+                        match self.socket.next().now_or_never() {
+                            Some(read) => self.on_read(read)?,
+                            None => break,
+                        }
+                    }
+                }
+                Event::IdleCheck => {
+                    let deadline = last_read + idle_timeout;
+                    if Instant::now() >= deadline {
+                        tracing::debug!(connection = %self.connection, "idle timeout");
+                        return Err(Some((GOING_AWAY, "idle timeout")));
+                    }
+                    idle.as_mut().reset(deadline);
                     continue;
                 }
-            },
-            response = responses.recv() => match response {
-                Some(message) => message,
-                None => break None,
-            },
-        };
-        if inbox.is_too_slow() {
-            break Some(TOO_SLOW);
-        }
-        let batch = gather(first, &mut inbox, &mut responses);
-        let closing = batch.last().is_some_and(Message::is_close);
-        let send = async {
-            for message in batch {
-                sink.feed(message).await?;
             }
-            sink.flush().await
-        };
-        // A write blocked by a client that does not read must not hide that its queue
-        // overflowed meanwhile.
-        let overflow = async {
-            while !inbox.is_too_slow() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            self.take_notifications()?;
+            self.flush().await?;
+        }
+    }
+
+    /// Handles one read from the socket.
+    fn on_read(&mut self, read: Option<Result<Message, WsError>>) -> Result<(), Close> {
+        let message = match read {
+            None => return Err(None),
+            Some(Ok(message)) => message,
+            Some(Err(WsError::Capacity(e))) => {
+                tracing::debug!(connection = %self.connection, error = %e, "message too big");
+                return Err(Some((TOO_BIG, "message too big")));
+            }
+            Some(Err(e)) => {
+                tracing::debug!(connection = %self.connection, error = %e, "websocket read error");
+                return Err(None);
             }
         };
-        tokio::select! {
-            sent = tokio::time::timeout(timeout, send) => match sent {
-                Ok(Ok(())) if !closing => {}
-                _ => break None,
-            },
-            () = overflow => break Some(TOO_SLOW),
-        }
-    };
-    // Stop the reader first: the connection leaves its rooms now, not after the close frame.
-    done.cancel();
-    if let Some((code, reason)) = close {
-        // A client too slow to read may not take the close frame either: bounded wait.
-        let _ = tokio::time::timeout(timeout, sink.send(Message::close_with(code, reason))).await;
-    }
-    close
-}
-
-/// One message and whatever else is ready now (notifications first), up to a batch.
-fn gather(
-    first: Message,
-    inbox: &mut Inbox,
-    responses: &mut mpsc::Receiver<Message>,
-) -> Vec<Message> {
-    let mut batch = vec![first];
-    if batch[0].is_close() {
-        return batch;
-    }
-    while batch.len() < BATCH {
-        let next = match inbox.try_recv() {
-            Some(frame) => frame_message(frame),
-            None => match responses.try_recv() {
-                Ok(message) => message,
-                Err(_) => break,
-            },
+        let bytes: &[u8] = match &message {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+            // tungstenite queued the answer (pong, or the close handshake's reply).
+            Message::Ping(_) => {
+                self.flush_pending = true;
+                return Ok(());
+            }
+            Message::Close(_) => {
+                self.flush_pending = true;
+                return Err(None);
+            }
+            Message::Pong(_) | Message::Frame(_) => return Ok(()),
         };
-        let closing = next.is_close();
-        batch.push(next);
-        if closing {
-            break;
+        let reply = self.answer(bytes);
+        // Notifications this request caused for this connection go out before its response.
+        self.take_notifications()?;
+        self.out.push(Message::Text(reply.into()));
+        Ok(())
+    }
+
+    /// The response frame to one request frame.
+    fn answer(&self, bytes: &[u8]) -> String {
+        let limit = self.state.config.max_frame_bytes;
+        if bytes.len() > limit {
+            let error = KuzzleError::request_too_large(bytes.len(), limit);
+            return serde_json::json!({"status": error.status, "error": error.to_json(), "result": null})
+                .to_string();
+        }
+        match protocol::parse(bytes) {
+            Incoming::Ping => protocol::PONG.to_owned(),
+            Incoming::Rejected(value) => value.to_string(),
+            Incoming::Request(request) => {
+                let ctx = Context {
+                    hub: &self.state.hub,
+                    connection: Some(self.connection),
+                    protocol: "websocket",
+                };
+                let outcome = if touches_store(&request) {
+                    blocking(|| protocol::dispatch(&ctx, &request))
+                } else {
+                    protocol::dispatch(&ctx, &request)
+                };
+                if let Err(e) = &outcome {
+                    tracing::debug!(connection = %self.connection, controller = %request.controller, action = %request.action, error = %e, "request failed");
+                }
+                let node = &self.state.hub.config().node;
+                protocol::response(&request, &outcome, node, true).to_string()
+            }
         }
     }
-    batch
+
+    /// Moves the notifications queued now into the batch. A connection flagged too slow is
+    /// closed rather than served what is left.
+    fn take_notifications(&mut self) -> Result<(), Close> {
+        while self.out.len() < BATCH {
+            match self.inbox.try_recv() {
+                Some(frame) => self.out.push(text(frame)),
+                None => break,
+            }
+        }
+        if self.inbox.is_too_slow() {
+            return Err(TOO_SLOW);
+        }
+        Ok(())
+    }
+
+    /// Writes the batch. Usually the socket takes it at once; a write that blocks is bounded
+    /// by the write timeout, and abandoned as soon as the queue overflows meanwhile.
+    async fn flush(&mut self) -> Result<(), Close> {
+        if self.out.is_empty() && !self.flush_pending {
+            return Ok(());
+        }
+        self.flush_pending = false;
+        let write_timeout = self.state.config.write_timeout;
+        let Session {
+            socket, out, inbox, ..
+        } = &mut *self;
+        let mut send = pin!(async {
+            for message in out.drain(..) {
+                socket.feed(message).await?;
+            }
+            socket.flush().await
+        });
+        let sent = match send.as_mut().now_or_never() {
+            Some(sent) => sent,
+            None => {
+                let overflow = async {
+                    while !inbox.is_too_slow() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                };
+                tokio::select! {
+                    sent = tokio::time::timeout(write_timeout, send) => match sent {
+                        Ok(sent) => sent,
+                        Err(_) => return Err(None),
+                    },
+                    () = overflow => return Err(TOO_SLOW),
+                }
+            }
+        };
+        sent.map_err(|_| None)
+    }
+
+    /// Ends the connection: the close frame if there is one to send, or whatever reply
+    /// tungstenite still holds. Bounded: a client too slow to read may not take it.
+    async fn close(&mut self, close: Close) {
+        let timeout = self.state.config.write_timeout;
+        let _ = match close {
+            Some((code, reason)) => {
+                let frame = CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                };
+                tokio::time::timeout(timeout, self.socket.send(Message::Close(Some(frame)))).await
+            }
+            None if self.flush_pending => tokio::time::timeout(timeout, self.socket.flush()).await,
+            None => return,
+        };
+    }
 }
 
-/// A queued notification as a text message (frames are serialized JSON, so valid UTF-8).
-fn frame_message(frame: Frame) -> Message {
-    match String::from_utf8(frame.to_vec()) {
-        Ok(text) => Message::text(text),
-        Err(_) => Message::binary(frame),
+/// Whether a request may wait on the disk (document writes are durable when answered): it
+/// then runs where blocking is allowed. Everything else is in memory and runs inline.
+fn touches_store(request: &Request) -> bool {
+    request.controller == "document"
+}
+
+/// A queued notification as a text message, sharing its bytes (frames are serialized JSON,
+/// so valid UTF-8; checked all the same, since any [`crate::delivery::Delivery`] user may
+/// queue frames).
+fn text(frame: Frame) -> Message {
+    match Utf8Bytes::try_from(frame.clone()) {
+        Ok(text) => Message::Text(text),
+        Err(_) => Message::Binary(frame),
     }
 }

@@ -1,5 +1,5 @@
-//! The warp filter of one TCP connection: a WebSocket upgrade on any path, or an HTTP API
-//! call routed like Kuzzle's HTTP API.
+//! The warp filter serving Kuzzle's HTTP API (WebSocket upgrades are answered before it, by
+//! [`super::handshake`]).
 //!
 //! HTTP routing is done by hand on (method, path segments) rather than with one warp filter
 //! per route: there are few routes, they share their whole handling, and one function keeps
@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use warp::http::{Method, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
-use super::{connection, Peer, State};
+use super::State;
 use crate::notify::now_ms;
 use crate::protocol::{self, Context, KuzzleError, Request};
 
@@ -23,39 +23,6 @@ pub(crate) fn routes(
     state: Arc<State>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone + Send + Sync + 'static
 {
-    let ws_state = Arc::clone(&state);
-    let websocket = warp::ws()
-        .and(warp::ext::optional::<Peer>())
-        .and(warp::header::optional::<String>("sec-websocket-protocol"))
-        .map(
-            move |ws: warp::ws::Ws, peer: Option<Peer>, protocols: Option<String>| {
-                let state = Arc::clone(&ws_state);
-                // Above the protocol limit, frames are answered with an error; far above it, the
-                // WebSocket layer refuses to buffer them and the socket is closed.
-                let hard_limit = state.config.max_frame_bytes.saturating_mul(4).max(1 << 16);
-                let tasks = state.tasks.clone();
-                let reply = ws
-                    .max_message_size(hard_limit)
-                    .max_frame_size(hard_limit)
-                    .on_upgrade(move |socket| {
-                        tasks.track_future(connection::serve(socket, state, peer.map(|p| p.0)))
-                    });
-                // Accept whatever subprotocol is asked for by echoing the first one: browsers and
-                // undici (Node >= 22) fail the handshake otherwise, and the SDK's native-WebSocket
-                // path asks for "null". warp does not negotiate subprotocols itself.
-                let first = protocols
-                    .as_deref()
-                    .and_then(|p| p.split(',').map(str::trim).find(|p| !p.is_empty()))
-                    .map(str::to_owned);
-                match first {
-                    Some(protocol) => {
-                        warp::reply::with_header(reply, "sec-websocket-protocol", protocol)
-                            .into_response()
-                    }
-                    None => reply.into_response(),
-                }
-            },
-        );
     let http = warp::method()
         .and(warp::path::full())
         .and(
@@ -91,7 +58,7 @@ pub(crate) fn routes(
                 }
             },
         );
-    websocket.or(http).unify()
+    http
 }
 
 /// Reads a body of at most `limit` bytes.

@@ -1,9 +1,9 @@
 //! The network server: Kuzzle's WebSocket and HTTP APIs on one port.
 //!
 //! [`run`] owns the accept loop (so every socket gets `TCP_NODELAY` and its peer address is
-//! known) and serves each TCP connection with hyper's HTTP/1 server and a warp filter
-//! ([`http::routes`]): a WebSocket upgrade on any path becomes a [`connection`] task, anything
-//! else is an HTTP API call. Both end up in [`crate::protocol::dispatch`] against one shared
+//! known) and serves each TCP connection with hyper's HTTP/1 server: a WebSocket upgrade on
+//! any path is answered by [`handshake`] and becomes a [`connection`] task, anything else is
+//! an HTTP API call served by a warp filter ([`http::routes`]). Both end up in [`crate::protocol::dispatch`] against one shared
 //! [`Hub`].
 //!
 //! Shutdown is explicit: when the `shutdown` future completes the listener is closed, the
@@ -12,14 +12,18 @@
 //! their current request, and `run` returns once they are gone (or after a grace period).
 
 mod connection;
+mod handshake;
 mod http;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -74,10 +78,6 @@ pub(crate) struct State {
     /// Every connection task (HTTP and WebSocket), awaited at shutdown.
     pub tasks: TaskTracker,
 }
-
-/// The peer address of the TCP connection a request came on (a request extension).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Peer(pub SocketAddr);
 
 /// Serves connections from `listener` until `shutdown` completes, then closes everything.
 pub async fn run(
@@ -139,12 +139,15 @@ pub async fn run(
 /// One TCP connection: HTTP/1 with upgrades, finished gracefully at shutdown.
 async fn serve_tcp(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
     let shutdown = state.shutdown.clone();
-    let routes = warp::service(http::routes(state));
-    let service =
-        hyper::service::service_fn(move |mut request: ::http::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(Peer(peer));
-            routes.clone().call(request)
-        });
+    let routes = warp::service(http::routes(Arc::clone(&state)));
+    let service = hyper::service::service_fn(move |request: ::http::Request<Incoming>| {
+        if handshake::is_upgrade(&request) {
+            let response = handshake::accept(request, &state, peer);
+            Either::Left(std::future::ready(Ok::<_, Infallible>(response)))
+        } else {
+            Either::Right(routes.clone().call(request))
+        }
+    });
     let connection = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
