@@ -261,3 +261,48 @@ async fn http_routes_and_errors() {
     }
     server.stop().await;
 }
+
+/// Requests written back to back (the server reads them in one go and answers in one write):
+/// responses come in request order, each after the notifications its request caused, and a
+/// second subscriber gets every notification in publish order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_after_their_notifications() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = Server::start().await;
+    let mut other = server.client().await;
+    let mut publisher = server.client().await;
+    let (_, channel) = publisher.subscribe("i", "c", json!({}), json!({})).await;
+    other.subscribe("i", "c", json!({}), json!({})).await;
+    let n = 200;
+    for i in 0..n {
+        let request = json!({"controller":"realtime","action":"publish","index":"i","collection":"c",
+            "requestId": format!("p{i}"), "body":{"seq": i}});
+        publisher
+            .ws
+            .feed(Message::text(request.to_string()))
+            .await
+            .expect("feed");
+    }
+    publisher.ws.flush().await.expect("flush");
+    let mut notified = 0;
+    let mut answered = 0;
+    while answered < n {
+        let frame = publisher.read().await.expect("socket open");
+        if frame["type"] == "document" {
+            assert_eq!(frame["room"], channel);
+            assert_eq!(frame["result"]["_source"]["seq"], notified, "{frame}");
+            notified += 1;
+        } else {
+            assert_eq!(frame["requestId"], format!("p{answered}"), "{frame}");
+            assert_eq!(frame["status"], 200);
+            answered += 1;
+            assert_eq!(notified, answered, "a notification precedes its response");
+        }
+    }
+    for i in 0..n {
+        let frame = other.next_frame().await;
+        assert_eq!(frame["result"]["_source"]["seq"], i, "{frame}");
+    }
+    server.stop().await;
+}
