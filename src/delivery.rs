@@ -5,13 +5,14 @@
 //! channel through one trait, [`Delivery`]. That single entry point is where the server plugs its
 //! sockets in, and where a cluster transport could later wrap the local delivery.
 //!
-//! [`Queues`] is the standard implementation: one bounded queue per connection
-//! (`tokio::sync::mpsc`), drained by the connection's task through its [`Inbox`].
+//! [`Queues`] is the standard implementation: one queue per connection (`tokio::sync::mpsc`),
+//! bounded by [`QueueLimits`] on what the connection leaves waiting (frames and bytes), drained
+//! by the connection's task through its [`Inbox`].
 //!
 //! # Invariants
 //!
-//! * Delivering never blocks and never waits for a connection: a frame is offered with
-//!   `try_send`. A full queue means the client cannot keep up; the connection is then flagged
+//! * Delivering never blocks and never waits for a connection: a frame is offered, never
+//!   awaited. A queue over its limits means the client cannot keep up; the connection is then flagged
 //!   *too slow* and its queue is detached, so the client's [`Inbox`] yields the frames already
 //!   queued, then `None`. The server closes such a connection with code 1011 (never 1000: the
 //!   SDK would not reconnect) and calls the engine's `disconnect`. Other connections are never
@@ -20,7 +21,7 @@
 //!   times, not the bytes.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -98,15 +99,65 @@ pub trait Delivery: Send + Sync {
     fn closed(&self, _connection: ConnectionId) {}
 }
 
-/// The sending half kept for one connection.
-struct Outbox {
-    sender: mpsc::Sender<Frame>,
-    too_slow: Arc<AtomicBool>,
+/// How much a connection may leave waiting before it is declared too slow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Frames waiting, at most.
+    pub frames: usize,
+    /// Bytes waiting, at most (frames are shared, so this bounds what the connection holds
+    /// on to, not what it alone costs).
+    pub bytes: usize,
 }
 
-/// Bounded per-connection queues: the standard [`Delivery`].
+impl QueueLimits {
+    /// A limit on frames only.
+    pub fn frames(frames: usize) -> QueueLimits {
+        QueueLimits {
+            frames,
+            bytes: usize::MAX,
+        }
+    }
+}
+
+/// What a connection has waiting, shared by its outbox and its inbox.
+#[derive(Default)]
+struct Backlog {
+    frames: AtomicUsize,
+    bytes: AtomicUsize,
+    /// Set once a limit is exceeded; never cleared (the queue is then detached).
+    too_slow: AtomicBool,
+}
+
+/// The sending half kept for one connection.
+struct Outbox {
+    sender: mpsc::UnboundedSender<Frame>,
+    backlog: Arc<Backlog>,
+}
+
+impl Outbox {
+    /// Queues a frame within the limits; `false` if it was refused (limits exceeded: the
+    /// backlog is now flagged too slow; or the inbox is gone). The backlog is counted before
+    /// the frame is sent, so the inbox never takes away more than was counted.
+    fn offer(&self, frame: &Frame, limits: QueueLimits) -> bool {
+        let backlog = &self.backlog;
+        let frames = backlog.frames.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = backlog.bytes.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
+        if frames > limits.frames || bytes > limits.bytes {
+            backlog.too_slow.store(true, Ordering::Release);
+            return false;
+        }
+        self.sender.send(frame.clone()).is_ok()
+    }
+}
+
+/// Per-connection queues bounded by frames and bytes: the standard [`Delivery`].
+///
+/// The channels themselves are unbounded (no semaphore on the hot path); the bound is the
+/// backlog each connection has not taken yet, counted here. So a burst bigger than a small
+/// frame count (a batch write matching thousands of times) is fine for a client that reads,
+/// and only one that leaves more than the limits waiting is cut off.
 pub struct Queues {
-    capacity: usize,
+    limits: QueueLimits,
     outboxes: RwLock<FoldMap<ConnectionId, Outbox>>,
     queued: AtomicU64,
     too_slow: AtomicU64,
@@ -115,8 +166,16 @@ pub struct Queues {
 impl Queues {
     /// Queues holding at most `capacity` frames each (at least 1).
     pub fn new(capacity: usize) -> Queues {
+        Queues::with_limits(QueueLimits::frames(capacity))
+    }
+
+    /// Queues with the given limits (each at least 1).
+    pub fn with_limits(limits: QueueLimits) -> Queues {
         Queues {
-            capacity: capacity.max(1),
+            limits: QueueLimits {
+                frames: limits.frames.max(1),
+                bytes: limits.bytes.max(1),
+            },
             outboxes: RwLock::new(FoldMap::default()),
             queued: AtomicU64::new(0),
             too_slow: AtomicU64::new(0),
@@ -126,19 +185,19 @@ impl Queues {
     /// Opens the queue of a connection and returns its receiving end. Opening it again replaces
     /// the previous queue (whose inbox then ends).
     pub fn open(&self, connection: ConnectionId) -> Inbox {
-        let (sender, receiver) = mpsc::channel(self.capacity);
-        let too_slow = Arc::new(AtomicBool::new(false));
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
         self.outboxes.write().insert(
             connection,
             Outbox {
                 sender,
-                too_slow: Arc::clone(&too_slow),
+                backlog: Arc::clone(&backlog),
             },
         );
         Inbox {
             connection,
             receiver,
-            too_slow,
+            backlog,
         }
     }
 
@@ -165,37 +224,18 @@ impl Queues {
     pub fn too_slow_count(&self) -> u64 {
         self.too_slow.load(Ordering::Relaxed)
     }
-}
 
-impl Delivery for Queues {
-    fn deliver(&self, connection: ConnectionId, frame: &Frame) -> Delivered {
-        // Which queue failed: its flag identifies it, so a queue reopened meanwhile survives.
-        let failed: Arc<AtomicBool> = {
-            let outboxes = self.outboxes.read();
-            let Some(outbox) = outboxes.get(&connection) else {
-                return Delivered::Gone;
-            };
-            match outbox.sender.try_send(frame.clone()) {
-                Ok(()) => {
-                    self.queued.fetch_add(1, Ordering::Relaxed);
-                    return Delivered::Queued;
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => Arc::clone(&outbox.too_slow),
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    outbox.too_slow.store(true, Ordering::Release);
-                    Arc::clone(&outbox.too_slow)
-                }
-            }
-        };
-        // Detach the queue: the inbox drains what it holds, then ends.
+    /// After a refused offer: detaches the queue whose backlog is `failed` (unless it was
+    /// replaced meanwhile), so that its inbox drains what it holds, then ends.
+    fn detach(&self, connection: ConnectionId, failed: &Arc<Backlog>) -> Delivered {
         let mut outboxes = self.outboxes.write();
         let detached = outboxes
             .get(&connection)
-            .is_some_and(|o| Arc::ptr_eq(&o.too_slow, &failed));
+            .is_some_and(|o| Arc::ptr_eq(&o.backlog, failed));
         if detached {
             outboxes.remove(&connection);
         }
-        if failed.load(Ordering::Acquire) {
+        if failed.too_slow.load(Ordering::Acquire) {
             if detached {
                 self.too_slow.fetch_add(1, Ordering::Relaxed);
             }
@@ -203,6 +243,24 @@ impl Delivery for Queues {
         } else {
             Delivered::Gone
         }
+    }
+}
+
+impl Delivery for Queues {
+    fn deliver(&self, connection: ConnectionId, frame: &Frame) -> Delivered {
+        // Which queue failed: its backlog identifies it, so a queue reopened meanwhile survives.
+        let failed = {
+            let outboxes = self.outboxes.read();
+            let Some(outbox) = outboxes.get(&connection) else {
+                return Delivered::Gone;
+            };
+            if outbox.offer(frame, self.limits) {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                return Delivered::Queued;
+            }
+            Arc::clone(&outbox.backlog)
+        };
+        self.detach(connection, &failed)
     }
 
     fn deliver_all(
@@ -217,18 +275,17 @@ impl Delivery for Queues {
             for connection in connections {
                 n += 1;
                 if let Some(outbox) = outboxes.get(&connection) {
-                    match outbox.sender.try_send(frame.clone()) {
-                        Ok(()) => {
-                            self.queued.fetch_add(1, Ordering::Relaxed);
-                        }
-                        // Rare: redo it the slow way, which detaches the queue.
-                        Err(_) => failed.push(connection),
+                    if outbox.offer(frame, self.limits) {
+                        self.queued.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        // Rare: detached below, outside the read lock.
+                        failed.push((connection, Arc::clone(&outbox.backlog)));
                     }
                 }
             }
         }
-        for connection in failed {
-            self.deliver(connection, frame);
+        for (connection, backlog) in failed {
+            self.detach(connection, &backlog);
         }
         n
     }
@@ -241,8 +298,8 @@ impl Delivery for Queues {
 /// The receiving end of a connection's queue, owned by the connection's task.
 pub struct Inbox {
     connection: ConnectionId,
-    receiver: mpsc::Receiver<Frame>,
-    too_slow: Arc<AtomicBool>,
+    receiver: mpsc::UnboundedReceiver<Frame>,
+    backlog: Arc<Backlog>,
 }
 
 impl Inbox {
@@ -253,12 +310,22 @@ impl Inbox {
     /// The next frame; `None` once the queue is closed (connection closed, or too slow: check
     /// [`Inbox::is_too_slow`]) and drained.
     pub async fn recv(&mut self) -> Option<Frame> {
-        self.receiver.recv().await
+        let frame = self.receiver.recv().await?;
+        self.taken(&frame);
+        Some(frame)
     }
 
     /// The next frame if one is queued now.
     pub fn try_recv(&mut self) -> Option<Frame> {
-        self.receiver.try_recv().ok()
+        let frame = self.receiver.try_recv().ok()?;
+        self.taken(&frame);
+        Some(frame)
+    }
+
+    /// A frame left the backlog.
+    fn taken(&self, frame: &Frame) {
+        self.backlog.frames.fetch_sub(1, Ordering::Relaxed);
+        self.backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
     }
 
     /// Every frame queued now.
@@ -273,7 +340,7 @@ impl Inbox {
     /// Whether the connection overflowed its queue: the server must close it (code 1011,
     /// reason `too much backpressure: client is too slow`).
     pub fn is_too_slow(&self) -> bool {
-        self.too_slow.load(Ordering::Acquire)
+        self.backlog.too_slow.load(Ordering::Acquire)
     }
 }
 

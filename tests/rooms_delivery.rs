@@ -178,3 +178,44 @@ fn delivery_goes_through_one_wrappable_trait() {
         Delivered::Gone
     );
 }
+
+#[test]
+fn queues_bound_what_a_connection_leaves_waiting_in_frames_and_bytes() {
+    use herald::delivery::QueueLimits;
+    let frame = Frame::from(vec![b' '; 300]);
+    let queues = Queues::with_limits(QueueLimits {
+        frames: 100,
+        bytes: 1000,
+    });
+    let c = ConnectionId::new(1);
+    let mut inbox = queues.open(c);
+    // What the client takes no longer counts: it may receive far more than the limits.
+    for _ in 0..50 {
+        for _ in 0..3 {
+            assert_eq!(queues.deliver(c, &frame), Delivered::Queued);
+        }
+        assert_eq!(inbox.drain().len(), 3);
+    }
+    assert!(!inbox.is_too_slow());
+    // Leaving more than 1000 bytes waiting: the fourth 300-byte frame is refused.
+    for _ in 0..3 {
+        assert_eq!(queues.deliver(c, &frame), Delivered::Queued);
+    }
+    assert_eq!(queues.deliver(c, &frame), Delivered::TooSlow);
+    assert!(inbox.is_too_slow());
+    assert_eq!(queues.too_slow_count(), 1);
+    // The queue is detached: what was queued drains, then the inbox ends.
+    assert_eq!(inbox.drain().len(), 3);
+    assert_eq!(queues.deliver(c, &frame), Delivered::Gone);
+
+    // The frame limit, with small frames.
+    let queues = Queues::with_limits(QueueLimits {
+        frames: 2,
+        bytes: usize::MAX,
+    });
+    let _inbox = queues.open(c);
+    let tiny = Frame::from_static(b"{}");
+    assert_eq!(queues.deliver(c, &tiny), Delivered::Queued);
+    assert_eq!(queues.deliver(c, &tiny), Delivered::Queued);
+    assert_eq!(queues.deliver(c, &tiny), Delivered::TooSlow);
+}

@@ -306,3 +306,41 @@ async fn pipelined_requests_are_answered_in_order_after_their_notifications() {
     }
     server.stop().await;
 }
+
+/// Batch writes that match thousands of times while a subscriber pauses reading are a burst,
+/// not a slow client: with the default limits it gets every notification afterwards and stays
+/// connected (about 11 MB of notifications: more than the socket buffers hold, so most of it
+/// waits in the connection's queue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_thousands_of_notifications_reaches_a_pausing_client() {
+    let server = Server::start().await;
+    let mut sub = server.client().await;
+    let mut writer = server.client().await;
+    // Two channels on one connection: each document is notified twice.
+    sub.subscribe("i", "c", json!({}), json!({})).await;
+    sub.subscribe("i", "c", json!({}), json!({"scope": "in"}))
+        .await;
+    let pad = "x".repeat(2048);
+    let (batches, per_batch) = (6, 400);
+    for b in 0..batches {
+        let documents: Vec<Value> = (0..per_batch)
+            .map(|i| json!({"_id": format!("d{b}-{i}"), "body": {"pad": pad}}))
+            .collect();
+        let result = writer
+            .ok(
+                json!({"controller":"document","action":"mCreate","index":"i","collection":"c",
+                "body":{"documents": documents}}),
+            )
+            .await;
+        assert_eq!(
+            result["successes"].as_array().map(Vec::len),
+            Some(per_batch)
+        );
+    }
+    for _ in 0..2 * batches * per_batch {
+        let frame = sub.next_frame().await;
+        assert_eq!(frame["type"], "document", "{frame}");
+    }
+    sub.ok(json!({"controller":"server","action":"now"})).await;
+    server.stop().await;
+}

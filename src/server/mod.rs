@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
-use crate::delivery::Queues;
+use crate::delivery::{QueueLimits, Queues};
 use crate::notify::{Hub, HubConfig};
 use crate::store::{DocumentStore, MemoryStore};
 
@@ -40,8 +40,12 @@ pub struct Config {
     /// Largest accepted WebSocket message or HTTP body, in bytes (larger ones are answered
     /// with a 413 error). Messages above four times this size close the socket (code 1009).
     pub max_frame_bytes: usize,
-    /// Frames queued per connection before it is declared too slow and closed (code 1011).
+    /// Frames a connection may leave waiting before it is declared too slow and closed
+    /// (code 1011).
     pub queue_capacity: usize,
+    /// Bytes a connection may leave waiting before it is declared too slow (frames are
+    /// shared between connections: this bounds what one client holds on to).
+    pub queue_bytes: usize,
     /// How long one write to a socket may take before the connection is dropped.
     pub write_timeout: Duration,
     /// A WebSocket that sends nothing for this long is closed (the SDK pings every 2 s).
@@ -58,7 +62,11 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             max_frame_bytes: 1 << 20,
-            queue_capacity: 1024,
+            // Large enough for a batch write that matches thousands of times (the client
+            // reads it in a few milliseconds); small enough that a client that stopped
+            // reading cannot hold on to much.
+            queue_capacity: 16 * 1024,
+            queue_bytes: 16 << 20,
             write_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
@@ -85,7 +93,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let queues = Arc::new(Queues::new(config.queue_capacity));
+    let queues = Arc::new(Queues::with_limits(QueueLimits {
+        frames: config.queue_capacity,
+        bytes: config.queue_bytes,
+    }));
     let hub = Hub::new(
         config.hub.clone(),
         Arc::clone(&config.store),
