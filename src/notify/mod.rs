@@ -44,7 +44,7 @@ use crate::rooms::{
     ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
     Target, UserId,
 };
-use crate::store::{DocKey, DocumentLocks, DocumentStore, StoredDocument};
+use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoredDocument};
 
 pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
 use change::{Plan, Stamp};
@@ -191,6 +191,7 @@ pub struct Hub {
     config: HubConfig,
     rooms: Rooms,
     store: Arc<dyn DocumentStore>,
+    names: Names,
     delivery: Arc<dyn Delivery>,
     connection_ids: ConnectionIds,
     locks: DocumentLocks,
@@ -208,6 +209,7 @@ impl Hub {
             rooms: Rooms::new(config.max_rooms),
             locks: DocumentLocks::new(config.lock_stripes),
             config,
+            names: Names::new(Arc::clone(&store)),
             store,
             delivery,
             connection_ids: ConnectionIds::default(),
@@ -227,6 +229,11 @@ impl Hub {
 
     pub fn store(&self) -> &Arc<dyn DocumentStore> {
         &self.store
+    }
+
+    /// The registered index and collection names (`index:*` and `collection:*` actions).
+    pub fn names(&self) -> &Names {
+        &self.names
     }
 
     pub fn stats(&self) -> Stats {
@@ -406,6 +413,7 @@ impl Hub {
             (None, Operation::Create { .. }) => change::generate_id(),
             (None, _) => return Err(ChangeError::MissingId),
         };
+        self.names.ensure(&change.index, &change.collection)?;
         let key = DocKey::new(&change.index, &change.collection, &id);
         let _guard = self.locks.lock(&key);
         let mut previous = self.store.get(&key)?;

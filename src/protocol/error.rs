@@ -204,6 +204,56 @@ impl KuzzleError {
         )
     }
 
+    pub fn unknown_index(index: &str) -> Self {
+        Self::new(
+            "services.storage.unknown_index",
+            code(1, 1, 1),
+            412,
+            format!("The index \"{index}\" does not exist."),
+            vec![index.into()],
+        )
+    }
+
+    pub fn unknown_collection(index: &str, collection: &str) -> Self {
+        Self::new(
+            "services.storage.unknown_collection",
+            code(1, 1, 2),
+            412,
+            format!("The collection \"{index}\":\"{collection}\" does not exist."),
+            vec![index.into(), collection.into()],
+        )
+    }
+
+    pub fn index_already_exists(index: &str) -> Self {
+        Self::new(
+            "services.storage.index_already_exists",
+            code(1, 1, 38),
+            412,
+            format!("A public index named \"{index}\" already exists"),
+            vec!["public".into(), index.into()],
+        )
+    }
+
+    pub fn invalid_index_name(index: &str) -> Self {
+        Self::new(
+            "services.storage.invalid_index_name",
+            code(1, 1, 41),
+            400,
+            format!("The index name \"{index}\" is invalid"),
+            vec![index.into()],
+        )
+    }
+
+    pub fn invalid_collection_name(collection: &str) -> Self {
+        Self::new(
+            "services.storage.invalid_collection_name",
+            code(1, 1, 42),
+            400,
+            format!("The collection name \"{collection}\" is invalid"),
+            vec![collection.into()],
+        )
+    }
+
     /// The embedded store failed (Herald-specific code).
     pub fn storage(message: &str) -> Self {
         Self::new(

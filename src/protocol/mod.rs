@@ -9,8 +9,10 @@
 //! at the top level.
 
 pub mod auth;
+pub mod collection;
 pub mod document;
 pub mod error;
+pub mod index;
 pub mod realtime;
 pub mod server;
 
@@ -205,6 +207,8 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
         "document" => document::handle(ctx, request),
         "auth" => auth::handle(ctx, request),
         "server" => server::handle(ctx, request),
+        "index" => index::handle(ctx, request),
+        "collection" => collection::handle(ctx, request),
         other => return Err(KuzzleError::controller_not_found(other)),
     };
     result.unwrap_or_else(|| {

@@ -317,7 +317,10 @@ impl Session<'_> {
 /// Whether a request may wait on the disk (document writes are durable when answered): it
 /// then runs where blocking is allowed. Everything else is in memory and runs inline.
 fn touches_store(request: &Request) -> bool {
-    request.controller == "document"
+    matches!(
+        request.controller.as_str(),
+        "document" | "index" | "collection"
+    )
 }
 
 /// A queued notification as a text message, sharing its bytes (frames are serialized JSON,

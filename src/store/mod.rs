@@ -20,14 +20,19 @@
 //!   The engine acknowledges a change only after that.
 //! * Stores are not responsible for ordering: the engine applies the changes of one document one
 //!   at a time under [`DocumentLocks`], and different documents in parallel.
+//! * Index and collection names are registered too ([`Catalog`]): by `index:create` and
+//!   `collection:create`, and implicitly by the first document written to a collection.
+//!   Dropping a collection or an index removes its documents with it.
 //! * Room ids are stored as their hex names: a room that no longer exists (or does not exist
 //!   yet after a restart) is skipped when its `out` is computed, and gets it again once it is
 //!   subscribed again, since room ids are the same on every process.
 
 mod locks;
 mod memory;
+mod names;
 mod redb_store;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +40,7 @@ use serde_json::Value;
 
 pub use locks::DocumentLocks;
 pub use memory::MemoryStore;
+pub use names::Names;
 pub use redb_store::RedbStore;
 
 /// Names one document.
@@ -54,6 +60,9 @@ impl DocKey {
         }
     }
 }
+
+/// Registered names: index → its collections (both sorted).
+pub type Catalog = BTreeMap<String, BTreeSet<String>>;
 
 /// What the store keeps per document (serialized as JSON `{document, rooms, version}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,6 +100,21 @@ pub trait DocumentStore: Send + Sync {
 
     /// Number of documents held.
     fn len(&self) -> Result<u64, StoreError>;
+
+    /// Registers an index, and a collection in it unless `collection` is `None`. Returns
+    /// whether anything was new. Durable on return.
+    fn create(&self, index: &str, collection: Option<&str>) -> Result<bool, StoreError>;
+
+    /// Every registered index with its collections.
+    fn catalog(&self) -> Result<Catalog, StoreError>;
+
+    /// Removes a collection (or, with `None`, a whole index) and every document in it;
+    /// returns whether it was registered. Durable on return.
+    fn delete(&self, index: &str, collection: Option<&str>) -> Result<bool, StoreError>;
+
+    /// Removes the documents of a collection and keeps the collection; returns how many
+    /// were removed. Durable on return.
+    fn truncate(&self, index: &str, collection: &str) -> Result<u64, StoreError>;
 
     fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)

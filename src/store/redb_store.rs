@@ -20,6 +20,7 @@
 //! ```text
 //! <data dir>/
 //!   documents.redb    table "documents": (index, collection, _id) -> JSON {document, rooms, version}
+//!                     table "catalog":   (index, collection) -> ()  ("" = the index itself)
 //! ```
 //!
 //! The directory is created if missing. redb opens the file in its default `ExclusiveWriter`
@@ -27,14 +28,16 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::{decode, encode, DocKey, DocumentStore, StoreError, StoredDocument};
+use super::{decode, encode, Catalog, DocKey, DocumentStore, StoreError, StoredDocument};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "documents.redb";
 
 const DOCUMENTS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("documents");
+/// Registered names; an index is registered as `(index, "")` (names are never empty).
+const CATALOG: TableDefinition<(&str, &str), ()> = TableDefinition::new("catalog");
 
 /// Document state in `<data dir>/documents.redb`.
 pub struct RedbStore {
@@ -61,6 +64,8 @@ impl RedbStore {
         // Create the table up front so reads never meet a missing table.
         let txn = db.begin_write().map_err(|e| err("begin")(e.into()))?;
         txn.open_table(DOCUMENTS)
+            .map_err(|e| err("open table")(e.into()))?;
+        txn.open_table(CATALOG)
             .map_err(|e| err("open table")(e.into()))?;
         txn.commit().map_err(|e| err("commit")(e.into()))?;
         Ok(RedbStore { db, path })
@@ -98,16 +103,60 @@ impl RedbStore {
         &self,
         op: impl FnOnce(&mut redb::Table<(&str, &str, &str), &[u8]>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        self.write_all(|documents, _| op(documents))
+    }
+
+    /// One write transaction over both tables, committed (fsynced) before returning.
+    fn write_all<R>(
+        &self,
+        op: impl FnOnce(
+            &mut redb::Table<(&str, &str, &str), &[u8]>,
+            &mut redb::Table<(&str, &str), ()>,
+        ) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let txn = self.db.begin_write().map_err(|e| err("begin")(e.into()))?;
         let result = {
-            let mut table = txn
+            let mut documents = txn
                 .open_table(DOCUMENTS)
                 .map_err(|e| err("open table")(e.into()))?;
-            op(&mut table)?
+            let mut catalog = txn
+                .open_table(CATALOG)
+                .map_err(|e| err("open table")(e.into()))?;
+            op(&mut documents, &mut catalog)?
         };
         txn.commit().map_err(|e| err("commit")(e.into()))?;
         Ok(result)
     }
+}
+
+/// Removes the documents of a collection (or of every collection of an index); returns how
+/// many. Keys are sorted by (index, collection, id), so they form one range.
+fn remove_documents(
+    documents: &mut redb::Table<(&str, &str, &str), &[u8]>,
+    index: &str,
+    collection: Option<&str>,
+) -> Result<u64, StoreError> {
+    let doomed: Vec<(String, String, String)> = {
+        let mut doomed = Vec::new();
+        let range = documents
+            .range((index, collection.unwrap_or(""), "")..)
+            .map_err(|e| err("read")(e.into()))?;
+        for entry in range {
+            let (key, _) = entry.map_err(|e| err("read")(e.into()))?;
+            let (i, c, id) = key.value();
+            if i != index || collection.is_some_and(|wanted| c != wanted) {
+                break;
+            }
+            doomed.push((i.to_owned(), c.to_owned(), id.to_owned()));
+        }
+        doomed
+    };
+    for (i, c, id) in &doomed {
+        documents
+            .remove((i.as_str(), c.as_str(), id.as_str()))
+            .map_err(|e| err("delete")(e.into()))?;
+    }
+    Ok(doomed.len() as u64)
 }
 
 impl DocumentStore for RedbStore {
@@ -144,5 +193,74 @@ impl DocumentStore for RedbStore {
 
     fn len(&self) -> Result<u64, StoreError> {
         self.read(|table| table.len().map_err(|e| err("count")(e.into())))
+    }
+
+    fn create(&self, index: &str, collection: Option<&str>) -> Result<bool, StoreError> {
+        self.write_all(|_, catalog| {
+            let mut new = false;
+            for name in [Some(""), collection].into_iter().flatten() {
+                new |= catalog
+                    .insert((index, name), ())
+                    .map_err(|e| err("write")(e.into()))?
+                    .is_none();
+            }
+            Ok(new)
+        })
+    }
+
+    fn catalog(&self) -> Result<Catalog, StoreError> {
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| err("begin read")(e.into()))?;
+        let table = txn
+            .open_table(CATALOG)
+            .map_err(|e| err("open table")(e.into()))?;
+        let mut catalog = Catalog::new();
+        for entry in table.iter().map_err(|e| err("read")(e.into()))? {
+            let (key, _) = entry.map_err(|e| err("read")(e.into()))?;
+            let (index, collection) = key.value();
+            let collections = catalog.entry(index.to_owned()).or_default();
+            if !collection.is_empty() {
+                collections.insert(collection.to_owned());
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn delete(&self, index: &str, collection: Option<&str>) -> Result<bool, StoreError> {
+        self.write_all(|documents, catalog| {
+            remove_documents(documents, index, collection)?;
+            let names: Vec<String> = match collection {
+                Some(c) => vec![c.to_owned()],
+                None => {
+                    let mut names = Vec::new();
+                    let range = catalog
+                        .range((index, "")..)
+                        .map_err(|e| err("read")(e.into()))?;
+                    for entry in range {
+                        let (key, _) = entry.map_err(|e| err("read")(e.into()))?;
+                        let (i, c) = key.value();
+                        if i != index {
+                            break;
+                        }
+                        names.push(c.to_owned());
+                    }
+                    names
+                }
+            };
+            let mut existed = false;
+            for name in &names {
+                existed |= catalog
+                    .remove((index, name.as_str()))
+                    .map_err(|e| err("delete")(e.into()))?
+                    .is_some();
+            }
+            Ok(existed)
+        })
+    }
+
+    fn truncate(&self, index: &str, collection: &str) -> Result<u64, StoreError> {
+        self.write(|documents| remove_documents(documents, index, Some(collection)))
     }
 }

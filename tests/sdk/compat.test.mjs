@@ -210,6 +210,29 @@ test("document notifications: create, update, replace, delete, scope in and out"
   );
 });
 
+test("index and collection setup as in Kuzzle's getting started", async () => {
+  const kuzzle = await connect();
+  assert.equal(await kuzzle.index.exists("nyc-open-data"), false);
+  await kuzzle.index.create("nyc-open-data");
+  await kuzzle.collection.create("nyc-open-data", "yellow-taxi", {
+    mappings: { properties: { name: { type: "keyword" } } },
+  });
+  assert.equal(await kuzzle.index.exists("nyc-open-data"), true);
+  assert.equal(await kuzzle.collection.exists("nyc-open-data", "yellow-taxi"), true);
+  const list = await kuzzle.collection.list("nyc-open-data");
+  assert.deepEqual(list.collections, [{ name: "yellow-taxi", type: "stored" }]);
+  await assert.rejects(kuzzle.index.create("nyc-open-data"), (e) => {
+    assert.equal(e.id, "services.storage.index_already_exists");
+    assert.equal(e.status, 412);
+    return true;
+  });
+  await kuzzle.document.create("nyc-open-data", "yellow-taxi", { name: "Yellow Taxi" }, "t1");
+  await kuzzle.collection.truncate("nyc-open-data", "yellow-taxi");
+  assert.equal(await kuzzle.document.exists("nyc-open-data", "yellow-taxi", "t1"), false);
+  await kuzzle.index.delete("nyc-open-data");
+  assert.equal(await kuzzle.index.exists("nyc-open-data"), false);
+});
+
 test("users option: presence in and out between two SDK instances", async () => {
   const cases = { all: ["in", "out"], in: ["in"], out: ["out"], none: [] };
   for (const [users, expected] of Object.entries(cases)) {
