@@ -88,12 +88,21 @@ impl RedbStore {
         &self,
         op: impl FnOnce(&redb::ReadOnlyTable<(&str, &str, &str), &[u8]>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        self.read_table(DOCUMENTS, op)
+    }
+
+    /// Runs `op` on one table in a read transaction.
+    fn read_table<K: redb::Key + 'static, V: redb::Value + 'static, R>(
+        &self,
+        definition: TableDefinition<K, V>,
+        op: impl FnOnce(&redb::ReadOnlyTable<K, V>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let txn = self
             .db
             .begin_read()
             .map_err(|e| err("begin read")(e.into()))?;
         let table = txn
-            .open_table(DOCUMENTS)
+            .open_table(definition)
             .map_err(|e| err("open table")(e.into()))?;
         op(&table)
     }
@@ -209,23 +218,18 @@ impl DocumentStore for RedbStore {
     }
 
     fn catalog(&self) -> Result<Catalog, StoreError> {
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| err("begin read")(e.into()))?;
-        let table = txn
-            .open_table(CATALOG)
-            .map_err(|e| err("open table")(e.into()))?;
-        let mut catalog = Catalog::new();
-        for entry in table.iter().map_err(|e| err("read")(e.into()))? {
-            let (key, _) = entry.map_err(|e| err("read")(e.into()))?;
-            let (index, collection) = key.value();
-            let collections = catalog.entry(index.to_owned()).or_default();
-            if !collection.is_empty() {
-                collections.insert(collection.to_owned());
+        self.read_table(CATALOG, |table| {
+            let mut catalog = Catalog::new();
+            for entry in table.iter().map_err(|e| err("read")(e.into()))? {
+                let (key, _) = entry.map_err(|e| err("read")(e.into()))?;
+                let (index, collection) = key.value();
+                let collections = catalog.entry(index.to_owned()).or_default();
+                if !collection.is_empty() {
+                    collections.insert(collection.to_owned());
+                }
             }
-        }
-        Ok(catalog)
+            Ok(catalog)
+        })
     }
 
     fn delete(&self, index: &str, collection: Option<&str>) -> Result<bool, StoreError> {
