@@ -28,6 +28,7 @@
 //! for it (the recommended behaviour: a newcomer never gets its own `in`), `out` to the
 //! remaining members; both before the call returns (so before the server's response).
 
+mod apply;
 mod change;
 mod frame;
 
@@ -47,7 +48,6 @@ use crate::rooms::{
 use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoredDocument};
 
 pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
-use change::{Plan, Stamp};
 use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
 
 /// Engine settings.
@@ -403,134 +403,6 @@ impl Hub {
         id: &str,
     ) -> Result<Option<StoredDocument>, ChangeError> {
         Ok(self.store.get(&DocKey::new(index, collection, id))?)
-    }
-
-    /// Applies one document change and notifies; returns when the change is durable and every
-    /// notification is queued.
-    pub fn apply(&self, origin: &Origin, change: &DocumentChange) -> Result<Applied, ChangeError> {
-        let id = match (&change.id, &change.operation) {
-            (Some(id), _) => id.clone(),
-            (None, Operation::Create { .. }) => change::generate_id(),
-            (None, _) => return Err(ChangeError::MissingId),
-        };
-        self.names.ensure(&change.index, &change.collection)?;
-        let key = DocKey::new(&change.index, &change.collection, &id);
-        let _guard = self.locks.lock(&key);
-        let mut previous = self.store.get(&key)?;
-        // The rooms of the last notification (scope `out` is computed against them).
-        let before: Vec<String> = previous
-            .as_mut()
-            .map(|p| std::mem::take(&mut p.rooms))
-            .unwrap_or_default();
-        let stamp = Stamp {
-            author: origin.author(),
-            timestamp: origin.timestamp,
-        };
-        let collection = CollectionName::new(&change.index, &change.collection);
-        match change::plan(&id, previous, &change.operation, &stamp)? {
-            Plan::Write {
-                document,
-                version,
-                action,
-                created,
-                updated_fields,
-            } => {
-                let mut now = Vec::new();
-                self.rooms
-                    .matching(&collection, &with_id(&document, Some(&id)), &mut now);
-                now.sort();
-                now.dedup();
-                let rooms = if origin.silent {
-                    before.clone()
-                } else {
-                    now.iter().map(RoomId::to_hex).collect()
-                };
-                let stored = StoredDocument {
-                    document,
-                    rooms,
-                    version,
-                };
-                self.store.put(&key, &stored)?;
-                let channels_notified = if origin.silent {
-                    0
-                } else {
-                    let left = self.rooms_left(&before, &now);
-                    let result = DocumentResult {
-                        id: Some(&id),
-                        source: &stored.document,
-                        version: Some(version),
-                        updated_fields: updated_fields.as_deref(),
-                    };
-                    self.notify_documents(
-                        origin,
-                        &change.index,
-                        &change.collection,
-                        action,
-                        result,
-                        &now,
-                        &left,
-                    )
-                };
-                Ok(Applied {
-                    id,
-                    action,
-                    created,
-                    version,
-                    source: stored.document,
-                    updated_fields,
-                    channels_notified,
-                })
-            }
-            Plan::Delete { previous } => {
-                let mut matched = Vec::new();
-                self.rooms.matching(
-                    &collection,
-                    &with_id(&previous.document, Some(&id)),
-                    &mut matched,
-                );
-                matched.sort();
-                matched.dedup();
-                self.store.remove(&key)?;
-                let channels_notified = if origin.silent {
-                    0
-                } else {
-                    let result = DocumentResult {
-                        id: Some(&id),
-                        source: &previous.document,
-                        version: Some(previous.version),
-                        updated_fields: None,
-                    };
-                    self.notify_documents(
-                        origin,
-                        &change.index,
-                        &change.collection,
-                        Action::Delete,
-                        result,
-                        &[],
-                        &matched,
-                    )
-                };
-                Ok(Applied {
-                    id,
-                    action: Action::Delete,
-                    created: false,
-                    version: previous.version,
-                    source: previous.document,
-                    updated_fields: None,
-                    channels_notified,
-                })
-            }
-        }
-    }
-
-    /// The batch forms (`mCreate`, `mUpdate`, `mDelete`...): each change applied and notified on
-    /// its own, in order; one result per change.
-    pub fn apply_batch(
-        &self,
-        origin: &Origin,
-        changes: &[DocumentChange],
-    ) -> Vec<Result<Applied, ChangeError>> {
-        changes.iter().map(|c| self.apply(origin, c)).collect()
     }
 
     /// Rooms remembered for a document that it no longer matches and that still exist.

@@ -5,8 +5,8 @@
 //! (both read "was in", one writes "out"...). Each change therefore holds the lock of its
 //! document's stripe from the read to the last delivery. Stripes are chosen by a fixed-seed hash
 //! of the key, so different documents almost always take different locks and proceed in
-//! parallel; a collision only serializes two unrelated changes, never deadlocks (a change holds
-//! one stripe at a time).
+//! parallel; a collision only serializes two unrelated changes. Nothing deadlocks: a single
+//! change holds one stripe, and a batch takes its stripes in ascending order.
 
 use std::hash::BuildHasher;
 
@@ -32,8 +32,23 @@ impl DocumentLocks {
 
     /// Locks the stripe of a document until the guard is dropped.
     pub fn lock(&self, key: &DocKey) -> MutexGuard<'_, ()> {
-        let i = (self.hasher.hash_one(key) as usize) & (self.stripes.len() - 1);
-        self.stripes[i].lock()
+        self.stripes[self.stripe(key)].lock()
+    }
+
+    /// Locks the stripes of several documents (each once, in ascending order) until the
+    /// guards are dropped.
+    pub fn lock_all<'k>(&self, keys: impl Iterator<Item = &'k DocKey>) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = keys.map(|k| self.stripe(k)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| self.stripes[i].lock())
+            .collect()
+    }
+
+    fn stripe(&self, key: &DocKey) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.stripes.len() - 1)
     }
 }
 

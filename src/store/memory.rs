@@ -32,6 +32,21 @@ impl DocumentStore for MemoryStore {
         Ok(self.documents.write().remove(key).is_some())
     }
 
+    fn write_batch(&self, writes: &[(&DocKey, Option<&StoredDocument>)]) -> Result<(), StoreError> {
+        let mut documents = self.documents.write();
+        for (key, state) in writes {
+            match state {
+                Some(state) => {
+                    documents.insert((*key).clone(), (*state).clone());
+                }
+                None => {
+                    documents.remove(*key);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn len(&self) -> Result<u64, StoreError> {
         Ok(self.documents.read().len() as u64)
     }

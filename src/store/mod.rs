@@ -98,6 +98,20 @@ pub trait DocumentStore: Send + Sync {
     /// Removes a document's state; returns whether it existed. Durable on return.
     fn remove(&self, key: &DocKey) -> Result<bool, StoreError>;
 
+    /// Writes several states at once (`None` removes), durable on return. Stores with
+    /// transactions override it to commit once for the whole batch.
+    fn write_batch(&self, writes: &[(&DocKey, Option<&StoredDocument>)]) -> Result<(), StoreError> {
+        for (key, state) in writes {
+            match state {
+                Some(state) => self.put(key, state)?,
+                None => {
+                    self.remove(key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Number of documents held.
     fn len(&self) -> Result<u64, StoreError>;
 

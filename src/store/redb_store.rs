@@ -200,6 +200,33 @@ impl DocumentStore for RedbStore {
         })
     }
 
+    fn write_batch(&self, writes: &[(&DocKey, Option<&StoredDocument>)]) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let encoded: Vec<Option<Vec<u8>>> = writes
+            .iter()
+            .map(|(_, state)| state.map(encode).transpose())
+            .collect::<Result<_, _>>()?;
+        self.write(|table| {
+            for ((key, _), bytes) in writes.iter().zip(&encoded) {
+                match bytes {
+                    Some(bytes) => {
+                        table
+                            .insert(table_key(key), bytes.as_slice())
+                            .map_err(|e| err("write")(e.into()))?;
+                    }
+                    None => {
+                        table
+                            .remove(table_key(key))
+                            .map_err(|e| err("delete")(e.into()))?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn len(&self) -> Result<u64, StoreError> {
         self.read(|table| table.len().map_err(|e| err("count")(e.into())))
     }

@@ -1,0 +1,302 @@
+//! Document changes: plan in order, commit once, notify in order.
+//!
+//! A change is applied in three steps. *Stage*: read the document's state (or the state an
+//! earlier change of the same batch left), plan the new state ([`change::plan`]) and match it
+//! against the rooms. *Commit*: write every resulting state in one store transaction, so a
+//! batch of a thousand documents costs one fsync, not a thousand. *Notify*: in change order,
+//! scope `in` to the rooms matched now and `out` to those matched at the last notification.
+//!
+//! The documents of a batch stay locked (their [`DocumentLocks`] stripes, taken in ascending
+//! order so that two batches cannot deadlock) from the first read to the last delivery: the
+//! transitions a subscriber sees are exactly those of the committed history. A change is
+//! acknowledged only once the commit is durable; if the commit fails, every change of the
+//! batch fails with the store's error and nothing is notified.
+//!
+//! [`DocumentLocks`]: crate::store::DocumentLocks
+
+use herald_filters::engine::CollectionName;
+use serde_json::Value;
+
+use super::change::{self, Plan, Stamp};
+use super::frame::DocumentResult;
+use super::{with_id, Action, Applied, ChangeError, DocumentChange, Hub, Operation, Origin};
+use crate::rooms::{FoldMap, RoomId};
+use crate::store::{DocKey, DocumentStore, StoredDocument};
+
+impl Hub {
+    /// Applies one document change and notifies; returns when the change is durable and every
+    /// notification is queued.
+    pub fn apply(&self, origin: &Origin, change: &DocumentChange) -> Result<Applied, ChangeError> {
+        self.apply_batch(origin, std::slice::from_ref(change))
+            .pop()
+            .expect("one result per change")
+    }
+
+    /// The batch forms (`mCreate`, `mUpdate`, `mDelete`...): changes planned in order (a later
+    /// change of a document sees the earlier one), committed in one store transaction, then
+    /// notified in order; one result per change.
+    pub fn apply_batch(
+        &self,
+        origin: &Origin,
+        changes: &[DocumentChange],
+    ) -> Vec<Result<Applied, ChangeError>> {
+        let keys: Vec<Result<DocKey, ChangeError>> =
+            changes.iter().map(|c| self.document_key(c)).collect();
+        let _locked = self
+            .locks
+            .lock_all(keys.iter().filter_map(|k| k.as_ref().ok()));
+        let stamp = Stamp {
+            author: origin.author(),
+            timestamp: origin.timestamp,
+        };
+        let mut batch = Batch::default();
+        let staged: Vec<Result<Staged, ChangeError>> = changes
+            .iter()
+            .zip(keys)
+            .map(|(change, key)| {
+                let key = key?;
+                let previous = batch.state_before(&key, &*self.store)?;
+                self.stage(origin, change, key, previous, &stamp, &mut batch)
+            })
+            .collect();
+        if let Err(e) = self.store.write_batch(&batch.final_states()) {
+            return staged
+                .into_iter()
+                .map(|s| s.and(Err(ChangeError::Store(e.clone()))))
+                .collect();
+        }
+        staged
+            .into_iter()
+            .zip(changes)
+            .map(|(staged, change)| Ok(self.notify_staged(origin, change, staged?, &mut batch)))
+            .collect()
+    }
+
+    /// The key a change writes (an id is generated for a create without one); registers its
+    /// collection on the way.
+    fn document_key(&self, change: &DocumentChange) -> Result<DocKey, ChangeError> {
+        let id = match (&change.id, &change.operation) {
+            (Some(id), _) => id.clone(),
+            (None, Operation::Create { .. }) => change::generate_id(),
+            (None, _) => return Err(ChangeError::MissingId),
+        };
+        self.names.ensure(&change.index, &change.collection)?;
+        Ok(DocKey::new(&change.index, &change.collection, &id))
+    }
+
+    /// Plans one change against `previous` and matches the result; records the new state.
+    fn stage(
+        &self,
+        origin: &Origin,
+        change: &DocumentChange,
+        key: DocKey,
+        mut previous: Option<StoredDocument>,
+        stamp: &Stamp<'_>,
+        batch: &mut Batch,
+    ) -> Result<Staged, ChangeError> {
+        // The rooms of the last notification (scope `out` is computed against them).
+        let before: Vec<String> = previous
+            .as_mut()
+            .map(|p| std::mem::take(&mut p.rooms))
+            .unwrap_or_default();
+        let collection = CollectionName::new(&change.index, &change.collection);
+        let matching = |document: &Value| {
+            let mut rooms = Vec::new();
+            self.rooms
+                .matching(&collection, &with_id(document, Some(&key.id)), &mut rooms);
+            rooms.sort();
+            rooms.dedup();
+            rooms
+        };
+        Ok(
+            match change::plan(&key.id, previous, &change.operation, stamp)? {
+                Plan::Write {
+                    document,
+                    version,
+                    action,
+                    created,
+                    updated_fields,
+                } => {
+                    let now = matching(&document);
+                    let rooms = if origin.silent {
+                        before.clone()
+                    } else {
+                        now.iter().map(RoomId::to_hex).collect()
+                    };
+                    let state = StoredDocument {
+                        document,
+                        rooms,
+                        version,
+                    };
+                    let slot = batch.record(key, Some(state));
+                    Staged {
+                        slot,
+                        before,
+                        rooms: now,
+                        kind: StagedKind::Write {
+                            action,
+                            created,
+                            version,
+                            updated_fields,
+                        },
+                    }
+                }
+                Plan::Delete { previous } => {
+                    let matched = matching(&previous.document);
+                    let slot = batch.record(key, None);
+                    Staged {
+                        slot,
+                        before,
+                        rooms: matched,
+                        kind: StagedKind::Delete { previous },
+                    }
+                }
+            },
+        )
+    }
+
+    /// Notifies one committed change; its result.
+    fn notify_staged(
+        &self,
+        origin: &Origin,
+        change: &DocumentChange,
+        staged: Staged,
+        batch: &mut Batch,
+    ) -> Applied {
+        let id = batch.id(staged.slot).to_owned();
+        // Written: `in` to the rooms matched now, `out` to those it left. Deleted: `out` to
+        // the rooms the deleted version matches.
+        let (action, created, version, source, updated_fields, rooms_in, rooms_out) =
+            match staged.kind {
+                StagedKind::Write {
+                    action,
+                    created,
+                    version,
+                    updated_fields,
+                } => {
+                    let left = if origin.silent {
+                        Vec::new()
+                    } else {
+                        self.rooms_left(&staged.before, &staged.rooms)
+                    };
+                    let source = batch.take(staged.slot).map_or(Value::Null, |s| s.document);
+                    (
+                        action,
+                        created,
+                        version,
+                        source,
+                        updated_fields,
+                        staged.rooms,
+                        left,
+                    )
+                }
+                StagedKind::Delete { previous } => (
+                    Action::Delete,
+                    false,
+                    previous.version,
+                    previous.document,
+                    None,
+                    Vec::new(),
+                    staged.rooms,
+                ),
+            };
+        let channels_notified = if origin.silent {
+            0
+        } else {
+            let result = DocumentResult {
+                id: Some(&id),
+                source: &source,
+                version: Some(version),
+                updated_fields: updated_fields.as_deref(),
+            };
+            self.notify_documents(
+                origin,
+                &change.index,
+                &change.collection,
+                action,
+                result,
+                &rooms_in,
+                &rooms_out,
+            )
+        };
+        Applied {
+            id,
+            action,
+            created,
+            version,
+            source,
+            updated_fields,
+            channels_notified,
+        }
+    }
+}
+
+/// One change planned, waiting for the commit.
+struct Staged {
+    /// Where the state it leaves is recorded in the [`Batch`].
+    slot: usize,
+    /// Hex ids of the rooms of the document's last notification.
+    before: Vec<String>,
+    /// Written: the rooms the new version matches. Deleted: those the deleted version matches.
+    rooms: Vec<RoomId>,
+    kind: StagedKind,
+}
+
+enum StagedKind {
+    Write {
+        action: Action,
+        created: bool,
+        version: u64,
+        updated_fields: Option<Vec<String>>,
+    },
+    Delete {
+        previous: StoredDocument,
+    },
+}
+
+/// The states a batch leaves, one slot per change in order (`None`: deleted).
+#[derive(Default)]
+struct Batch {
+    slots: Vec<(DocKey, Option<StoredDocument>)>,
+    /// The last slot of each document.
+    latest: FoldMap<DocKey, usize>,
+}
+
+impl Batch {
+    /// A document's state before the next change: what an earlier change of the batch left,
+    /// or else the store's.
+    fn state_before(
+        &self,
+        key: &DocKey,
+        store: &dyn DocumentStore,
+    ) -> Result<Option<StoredDocument>, ChangeError> {
+        match self.latest.get(key) {
+            Some(&slot) => Ok(self.slots[slot].1.clone()),
+            None => Ok(store.get(key)?),
+        }
+    }
+
+    fn record(&mut self, key: DocKey, state: Option<StoredDocument>) -> usize {
+        let slot = self.slots.len();
+        self.latest.insert(key.clone(), slot);
+        self.slots.push((key, state));
+        slot
+    }
+
+    /// What to commit: the last state of each document.
+    fn final_states(&self) -> Vec<(&DocKey, Option<&StoredDocument>)> {
+        self.latest
+            .values()
+            .map(|&slot| (&self.slots[slot].0, self.slots[slot].1.as_ref()))
+            .collect()
+    }
+
+    fn id(&self, slot: usize) -> &str {
+        &self.slots[slot].0.id
+    }
+
+    /// The state a change left, moved out (each slot is notified once, after the commit).
+    fn take(&mut self, slot: usize) -> Option<StoredDocument> {
+        self.slots[slot].1.take()
+    }
+}
