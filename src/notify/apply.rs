@@ -50,12 +50,15 @@ impl Hub {
             timestamp: origin.timestamp,
         };
         let mut batch = Batch::default();
+        if let Err(e) = batch.load(&keys, &*self.store) {
+            return keys.into_iter().map(|k| k.and(Err(e.clone()))).collect();
+        }
         let staged: Vec<Result<Staged, ChangeError>> = changes
             .iter()
             .zip(keys)
             .map(|(change, key)| {
                 let key = key?;
-                let previous = batch.state_before(&key, &*self.store)?;
+                let previous = batch.state_before(&key);
                 self.stage(origin, change, key, previous, &stamp, &mut batch)
             })
             .collect();
@@ -260,19 +263,32 @@ struct Batch {
     slots: Vec<(DocKey, Option<StoredDocument>)>,
     /// The last slot of each document.
     latest: FoldMap<DocKey, usize>,
+    /// The stored states of the batch's documents, read before the first change.
+    stored: FoldMap<DocKey, Option<StoredDocument>>,
 }
 
 impl Batch {
+    /// Reads the stored state of every document of the batch (in one read, where the store
+    /// can).
+    fn load(
+        &mut self,
+        keys: &[Result<DocKey, ChangeError>],
+        store: &dyn DocumentStore,
+    ) -> Result<(), ChangeError> {
+        let mut wanted: Vec<&DocKey> = keys.iter().filter_map(|k| k.as_ref().ok()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let states = store.get_batch(&wanted)?;
+        self.stored = wanted.into_iter().cloned().zip(states).collect();
+        Ok(())
+    }
+
     /// A document's state before the next change: what an earlier change of the batch left,
     /// or else the store's.
-    fn state_before(
-        &self,
-        key: &DocKey,
-        store: &dyn DocumentStore,
-    ) -> Result<Option<StoredDocument>, ChangeError> {
+    fn state_before(&mut self, key: &DocKey) -> Option<StoredDocument> {
         match self.latest.get(key) {
-            Some(&slot) => Ok(self.slots[slot].1.clone()),
-            None => Ok(store.get(key)?),
+            Some(&slot) => self.slots[slot].1.clone(),
+            None => self.stored.remove(key).flatten(),
         }
     }
 

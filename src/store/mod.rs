@@ -92,6 +92,12 @@ pub trait DocumentStore: Send + Sync {
     /// The state of a document, if it exists.
     fn get(&self, key: &DocKey) -> Result<Option<StoredDocument>, StoreError>;
 
+    /// The states of several documents, in order. Stores with transactions override it to
+    /// read them all in one.
+    fn get_batch(&self, keys: &[&DocKey]) -> Result<Vec<Option<StoredDocument>>, StoreError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
     /// Creates or overwrites a document's state; durable on return.
     fn put(&self, key: &DocKey, value: &StoredDocument) -> Result<(), StoreError>;
 

@@ -200,6 +200,19 @@ impl DocumentStore for RedbStore {
         })
     }
 
+    fn get_batch(&self, keys: &[&DocKey]) -> Result<Vec<Option<StoredDocument>>, StoreError> {
+        self.read(|table| {
+            keys.iter()
+                .map(|key| {
+                    let value = table
+                        .get(table_key(key))
+                        .map_err(|e| err("read")(e.into()))?;
+                    value.map(|bytes| decode(bytes.value())).transpose()
+                })
+                .collect()
+        })
+    }
+
     fn write_batch(&self, writes: &[(&DocKey, Option<&StoredDocument>)]) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
