@@ -29,6 +29,7 @@
 //! remaining members; both before the call returns (so before the server's response).
 
 mod change;
+mod events;
 mod frame;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,7 @@ use herald_filters::{FilterError, Options};
 use serde_json::{Map, Value};
 
 use crate::delivery::{ConnectionId, ConnectionIds, Delivery, Frame};
+use crate::identity::{AuthConfig, Identities};
 use crate::rooms::{
     ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
     Target, UserId,
@@ -48,6 +50,7 @@ use crate::store::{DocKey, DocumentLocks, DocumentStore, StoredDocument};
 
 pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
 use change::{Plan, Stamp};
+pub use events::{Event, EventTarget};
 use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
 
 /// Engine settings.
@@ -61,6 +64,8 @@ pub struct HubConfig {
     pub filters: Options,
     /// Number of per-document lock stripes.
     pub lock_stripes: usize,
+    /// Token verification and anonymous access.
+    pub auth: AuthConfig,
 }
 
 impl Default for HubConfig {
@@ -70,6 +75,7 @@ impl Default for HubConfig {
             max_rooms: 1_000_000,
             filters: Options::default(),
             lock_stripes: 1024,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -193,6 +199,7 @@ pub struct Hub {
     store: Arc<dyn DocumentStore>,
     delivery: Arc<dyn Delivery>,
     connection_ids: ConnectionIds,
+    identities: Identities,
     locks: DocumentLocks,
     frames: AtomicU64,
     deliveries: AtomicU64,
@@ -207,6 +214,7 @@ impl Hub {
         Hub {
             rooms: Rooms::new(config.max_rooms),
             locks: DocumentLocks::new(config.lock_stripes),
+            identities: Identities::new(config.auth.clone(), config.filters.clone()),
             config,
             store,
             delivery,
@@ -227,6 +235,11 @@ impl Hub {
 
     pub fn store(&self) -> &Arc<dyn DocumentStore> {
         &self.store
+    }
+
+    /// Token verification, connection bindings and event listeners.
+    pub fn identities(&self) -> &Identities {
+        &self.identities
     }
 
     pub fn stats(&self) -> Stats {
@@ -257,6 +270,7 @@ impl Hub {
         let n = self.rooms.disconnect(connection, |event| {
             self.presence(event, "unsubscribe", timestamp, None)
         });
+        self.identities.forget(connection);
         self.delivery.closed(connection);
         n
     }

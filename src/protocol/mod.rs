@@ -8,9 +8,11 @@
 //! the server does not know are ignored, as Kuzzle does: the SDK sends every per-call option
 //! at the top level.
 
+pub mod access;
 pub mod auth;
 pub mod document;
 pub mod error;
+pub mod events;
 pub mod realtime;
 pub mod server;
 
@@ -192,7 +194,8 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-/// Routes a validated request to its controller.
+/// Routes a validated request to its controller, once its token and rights are checked
+/// ([`access`]).
 pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     if request.controller.is_empty() {
         return Err(KuzzleError::missing_argument("controller"));
@@ -200,10 +203,13 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
     if request.action.is_empty() {
         return Err(KuzzleError::missing_argument("action"));
     }
+    let caller = access::caller(ctx, request)?;
+    access::authorize(&caller, request)?;
     let result = match request.controller.as_str() {
-        "realtime" => realtime::handle(ctx, request),
+        "realtime" => realtime::handle(ctx, &caller, request),
         "document" => document::handle(ctx, request),
-        "auth" => auth::handle(ctx, request),
+        "auth" => auth::handle(ctx, &caller, request),
+        "events" => events::handle(ctx, &caller, request),
         "server" => server::handle(ctx, request),
         other => return Err(KuzzleError::controller_not_found(other)),
     };
