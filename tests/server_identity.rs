@@ -248,7 +248,7 @@ async fn each_right_is_refused_and_allowed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restriction_filters_hide_other_tenants_documents() {
     let server = server(None).await;
-    let tenant = |name: &str| json!({"subscribe": ["shop/*"], "write": [], "restrict": {"shop/orders": {"equals": {"tenant": name}}}});
+    let tenant = |name: &str| json!({"subscribe": ["shop/*"], "write": ["shop/*"], "restrict": {"shop/orders": {"equals": {"tenant": name}}}});
     let mut acme = logged_in(&server, &token("acme-user", tenant("acme"))).await;
     let mut globex = logged_in(&server, &token("globex-user", tenant("globex"))).await;
     let mut admin = logged_in(&server, &token("admin", all_rights())).await;
@@ -311,11 +311,26 @@ async fn restriction_filters_hide_other_tenants_documents() {
         .fail(json!({"controller":"document","action":"get","index":"shop","collection":"orders","_id":"o1"}))
         .await;
     assert_error(&error, "security.rights.forbidden", 403);
-    // No write right.
-    let error = acme
-        .fail(json!({"controller":"document","action":"create","index":"shop","collection":"orders","body":{"tenant":"acme"}}))
-        .await;
-    assert_error(&error, "security.rights.forbidden", 403);
+    // Writes: only creations inside the restriction.
+    let write = |action: &str, id: &str, tenant: &str| {
+        json!({"controller":"document","action":action,"index":"shop","collection":"orders",
+            "_id":id,"body":{"tenant":tenant,"total":1}})
+    };
+    acme.ok(write("create", "o4", "acme")).await;
+    assert_eq!(
+        seen(&acme.next_frame().await),
+        (acme_channel.clone(), "o4".to_owned())
+    );
+    for request in [
+        write("create", "o5", "globex"),
+        write("update", "o2", "acme"),
+        write("createOrReplace", "o2", "acme"),
+        json!({"controller":"document","action":"delete","index":"shop","collection":"orders","_id":"o2"}),
+    ] {
+        let error = acme.fail(request).await;
+        assert_error(&error, "security.rights.forbidden", 403);
+    }
+    globex.silent(100).await;
     server.stop().await;
 }
 

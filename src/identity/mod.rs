@@ -343,3 +343,88 @@ impl Identities {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn identity(user: &str, token: &str, expires_at: u64) -> Arc<Identity> {
+        Arc::new(Identity {
+            kuid: UserId::new(user),
+            token: token.into(),
+            expires_at,
+            rights: Arc::new(Rights::all()),
+        })
+    }
+
+    #[test]
+    fn bindings_follow_users_and_expiry() {
+        let ids = Identities::new(AuthConfig::default(), Options::default());
+        let (a, b, c) = (
+            ConnectionId::new(1),
+            ConnectionId::new(2),
+            ConnectionId::new(3),
+        );
+        assert!(ids.bind(a, identity("alice", "t1", 1_000)));
+        assert!(
+            !ids.bind(a, identity("alice", "t1", 1_000)),
+            "same token: no-op"
+        );
+        assert!(ids.bind(b, identity("alice", "t2", 2_000)));
+        assert!(ids.bind(c, identity("bob", "t3", 3_000)));
+        assert_eq!(ids.bound(), 3);
+        assert_eq!(ids.next_expiry(), Some(1_000));
+        assert_eq!(ids.connections_with_token("t2"), vec![b]);
+        assert!(ids.identity(a, 999).is_some());
+        assert!(
+            ids.identity(a, 1_000).is_none(),
+            "expired identities are not used"
+        );
+        // Rebinding replaces the expiry entry.
+        assert!(ids.bind(a, identity("alice", "t4", 5_000)));
+        assert_eq!(ids.next_expiry(), Some(2_000));
+        assert_eq!(ids.take_expired(2_500), vec![b]);
+        assert_eq!(ids.bound(), 2);
+        assert_eq!(
+            ids.unbind(c).map(|i| i.kuid.as_str().to_owned()),
+            Some("bob".into())
+        );
+        ids.forget(a);
+        assert_eq!(ids.bound(), 0);
+        assert_eq!(ids.next_expiry(), None);
+    }
+
+    #[test]
+    fn listeners_receive_events_of_their_audience() {
+        let ids = Identities::new(AuthConfig::default(), Options::default());
+        let (a, b, anon) = (
+            ConnectionId::new(1),
+            ConnectionId::new(2),
+            ConnectionId::new(3),
+        );
+        ids.bind(a, identity("alice", "t1", u64::MAX));
+        ids.bind(b, identity("bob", "t2", u64::MAX));
+        let filter =
+            herald_filters::standardize(&json!({"equals": {"type": "MAIL"}}), &Options::default())
+                .expect("filter");
+        let mail = ids.listen(a, Some(filter));
+        let all = ids.listen(a, None);
+        ids.listen(b, None);
+        ids.listen(anon, None);
+        let to_alice = Audience::Users(vec![UserId::new("alice"), UserId::new("alice")]);
+        let got = ids.recipients(&to_alice, &json!({"type": "MAIL"}));
+        assert_eq!(got, vec![(a, Arc::clone(&mail)), (a, Arc::clone(&all))]);
+        let got = ids.recipients(&to_alice, &json!({"type": "VOIP"}));
+        assert_eq!(got, vec![(a, Arc::clone(&all))]);
+        assert_eq!(ids.recipients(&Audience::All, &json!({})).len(), 3);
+        assert!(ids.unlisten(a, &all));
+        assert!(!ids.unlisten(b, &mail), "not b's listener");
+        ids.clear_listeners(b);
+        assert_eq!(
+            ids.recipients(&Audience::All, &json!({"type": "MAIL"}))
+                .len(),
+            2
+        );
+    }
+}

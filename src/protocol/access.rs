@@ -170,14 +170,37 @@ pub fn authorize(caller: &Caller, request: &Request) -> Result<(), KuzzleError> 
         return Ok(());
     };
     let rights = caller.require(right, request, index, collection)?;
-    if controller == "document"
-        && right == Right::Subscribe
-        && !rights.restrictions(index, collection).is_empty()
-    {
-        // Reads bypass rooms, where restrictions apply: restricted users subscribe instead.
-        return Err(caller.refusal(&format!(
-            "{controller}:{action} on \"{index}\":\"{collection}\" (restricted: subscribe instead)"
-        )));
+    let restrictions = rights.restrictions(index, collection);
+    if controller != "document" || restrictions.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let refused = |why: &str| {
+        caller.refusal(&format!(
+            "{controller}:{action} on \"{index}\":\"{collection}\" ({why})"
+        ))
+    };
+    match right {
+        // Reads bypass rooms, where restrictions apply: restricted users subscribe instead.
+        Right::Subscribe => Err(refused("restricted: subscribe instead")),
+        // A write could reveal or alter another tenant's document: restricted users may only
+        // create documents that their restrictions accept.
+        _ if action != "create" => Err(refused("restricted: only create is allowed")),
+        _ => {
+            let mut document = request.args.get("body").cloned().unwrap_or(Value::Null);
+            if let (Value::Object(map), Some(id)) = (&mut document, arg("_id")) {
+                map.insert("_id".into(), id.into());
+            }
+            let accepted = restrictions.iter().all(|filter| {
+                herald_filters::standardize(filter, &herald_filters::Options::default())
+                    .is_ok_and(|f| herald_filters::eval::eval(&f, &document))
+            });
+            if accepted {
+                Ok(())
+            } else {
+                Err(refused(
+                    "restricted: the document is outside the restriction",
+                ))
+            }
+        }
+    }
 }
