@@ -165,3 +165,45 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(anonymous: &str, default_rights: &str) -> AuthArgs {
+        AuthArgs {
+            jwt_secrets: vec!["s".into()],
+            jwt_public_keys: Vec::new(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            anonymous: anonymous.into(),
+            default_rights: default_rights.into(),
+        }
+    }
+
+    #[test]
+    fn rights_options() {
+        let config = args("all", "none").config().expect("config");
+        assert_eq!(config.keys.len(), 1);
+        assert_eq!(config.anonymous, Some(Rights::all()));
+        assert_eq!(config.default_rights, Rights::none());
+        let config = args("none", r#"{"subscribe":["a/*"]}"#)
+            .config()
+            .expect("config");
+        assert_eq!(config.anonymous, None);
+        assert!(config
+            .default_rights
+            .allows(herald::identity::Right::Subscribe, "a", "b"));
+        for (anonymous, default) in [
+            ("{bad", "all"),
+            ("all", r#"{"restrict":{"a/b":{"nope":1}}}"#),
+            ("all", r#"{"write":1}"#),
+        ] {
+            assert!(args(anonymous, default).config().is_err());
+        }
+        let mut missing = args("all", "all");
+        missing.jwt_public_keys.push("/nonexistent/key.pem".into());
+        let error = missing.config().expect_err("missing key file");
+        assert!(error.contains("--jwt-public-key"), "{error}");
+    }
+}

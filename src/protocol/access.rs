@@ -36,6 +36,9 @@ const WRITES: &[&str] = &[
     "mDelete",
 ];
 
+/// Why a restricted user may not read or join directly.
+pub const RESTRICTED_READ: &str = "restricted: subscribe instead";
+
 /// Document actions that read.
 const READS: &[&str] = &["get", "exists", "mGet"];
 
@@ -67,6 +70,20 @@ impl Caller {
             .ok_or_else(|| self.refusal(&format!("{}:{}", request.controller, request.action)))
     }
 
+    /// The refusal of `request` on a collection, saying why.
+    pub fn refusal_on(
+        &self,
+        request: &Request,
+        index: &str,
+        collection: &str,
+        why: &str,
+    ) -> KuzzleError {
+        self.refusal(&format!(
+            "{}:{} on \"{index}\":\"{collection}\" ({why})",
+            request.controller, request.action
+        ))
+    }
+
     /// Requires `right` on a collection.
     pub fn require(
         &self,
@@ -79,7 +96,8 @@ impl Caller {
         if rights.allows(right, index, collection) {
             Ok(rights)
         } else {
-            Err(self.refusal(&what(request, index, collection, right)))
+            let why = format!("needs {}", right.as_str());
+            Err(self.refusal_on(request, index, collection, &why))
         }
     }
 
@@ -89,16 +107,6 @@ impl Caller {
         origin.user = self.identity.as_ref().map(|i| i.kuid.clone());
         origin
     }
-}
-
-/// `"realtime:subscribe" on "shop":"orders" (needs subscribe)`.
-fn what(request: &Request, index: &str, collection: &str, right: Right) -> String {
-    format!(
-        "{}:{} on \"{index}\":\"{collection}\" (needs {})",
-        request.controller,
-        request.action,
-        right.as_str()
-    )
 }
 
 /// The Kuzzle error of a refused token.
@@ -174,14 +182,10 @@ pub fn authorize(caller: &Caller, request: &Request) -> Result<(), KuzzleError> 
     if controller != "document" || restrictions.is_empty() {
         return Ok(());
     }
-    let refused = |why: &str| {
-        caller.refusal(&format!(
-            "{controller}:{action} on \"{index}\":\"{collection}\" ({why})"
-        ))
-    };
+    let refused = |why: &str| caller.refusal_on(request, index, collection, why);
     match right {
         // Reads bypass rooms, where restrictions apply: restricted users subscribe instead.
-        Right::Subscribe => Err(refused("restricted: subscribe instead")),
+        Right::Subscribe => Err(refused(RESTRICTED_READ)),
         // A write could reveal or alter another tenant's document: restricted users may only
         // create documents that their restrictions accept.
         _ if action != "create" => Err(refused("restricted: only create is allowed")),

@@ -11,7 +11,7 @@
 
 use serde_json::{json, Value};
 
-use super::access::Caller;
+use super::access::{Caller, RESTRICTED_READ};
 use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
 use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX};
 use crate::notify::SubscribeError;
@@ -114,9 +114,7 @@ fn join(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, 
         let (index, collection) = (&*name.index, &*name.collection);
         let rights = caller.require(Right::Subscribe, request, index, collection)?;
         if !rights.restrictions(index, collection).is_empty() {
-            return Err(caller.refusal(&format!(
-                "realtime:join on \"{index}\":\"{collection}\" (restricted: subscribe instead)"
-            )));
+            return Err(caller.refusal_on(request, index, collection, RESTRICTED_READ));
         }
     }
     let origin = ctx.origin(request, "realtime");
