@@ -54,6 +54,7 @@ pub(crate) fn verify(
         let mut validation = Validation::new(header.alg);
         validation.algorithms = key.algorithms.clone();
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.validate_aud = config.audience.is_some();
         if let Some(audience) = &config.audience {
             validation.set_audience(&[audience]);
@@ -70,6 +71,7 @@ pub(crate) fn verify(
                     ErrorKind::InvalidSignature => TokenError::Invalid("invalid signature".into()),
                     ErrorKind::InvalidIssuer => TokenError::Invalid("wrong issuer".into()),
                     ErrorKind::InvalidAudience => TokenError::Invalid("wrong audience".into()),
+                    ErrorKind::ImmatureSignature => TokenError::Invalid("not valid yet".into()),
                     ErrorKind::MissingRequiredClaim(c) => {
                         TokenError::Invalid(format!("missing claim \"{c}\""))
                     }
@@ -124,4 +126,77 @@ fn identity(
         expires_at: (exp * 1000.0) as u64,
         rights: Arc::new(rights),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::VerifyKey;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"unit-secret";
+
+    fn sign(claims: &Value) -> String {
+        let key = EncodingKey::from_secret(SECRET);
+        jsonwebtoken::encode(&Header::default(), claims, &key).expect("sign")
+    }
+
+    fn now() -> u64 {
+        crate::notify::now_ms() / 1000
+    }
+
+    fn config() -> AuthConfig {
+        AuthConfig {
+            keys: vec![VerifyKey::hmac(SECRET)],
+            issuer: Some("erp".into()),
+            audience: Some("herald".into()),
+            ..AuthConfig::default()
+        }
+    }
+
+    fn check(claims: Value) -> Result<Identity, TokenError> {
+        verify(&config(), &Options::default(), &sign(&claims))
+    }
+
+    #[test]
+    fn standard_claims_are_checked() {
+        let exp = now() + 60;
+        let good = json!({"sub":"alice","exp":exp,"iss":"erp","aud":"herald"});
+        let identity = check(good.clone()).expect("valid");
+        assert_eq!(identity.kuid.as_str(), "alice");
+        assert_eq!(identity.expires_at, exp * 1000);
+        assert_eq!(*identity.rights, Rights::all(), "default rights");
+        let with = |key: &str, value: Value| {
+            let mut claims = good.clone();
+            claims[key] = value;
+            check(claims)
+        };
+        let invalid = |r: Result<Identity, TokenError>| matches!(r, Err(TokenError::Invalid(_)));
+        assert!(invalid(with("iss", json!("someone else"))));
+        assert!(invalid(with("aud", json!("another app"))));
+        assert!(invalid(with("nbf", json!(now() + 600))));
+        assert!(invalid(with("sub", json!("-1"))));
+        assert!(invalid(with("herald", json!({"events": "yes"}))));
+        assert_eq!(
+            with("exp", json!(now() - 1)).err(),
+            Some(TokenError::Expired)
+        );
+        let kuzzle_style = json!({"_id":"bob","exp":exp,"iss":"erp","aud":"herald"});
+        assert_eq!(check(kuzzle_style).expect("valid").kuid.as_str(), "bob");
+        let no_user = json!({"exp":exp,"iss":"erp","aud":"herald"});
+        assert!(invalid(check(no_user)));
+        // A key for another algorithm family never verifies an HMAC token.
+        let pem = include_bytes!("../../tests/fixtures/jwt/rsa-public.pem");
+        let rsa_only = AuthConfig {
+            keys: vec![VerifyKey::public_pem(pem).expect("rsa key")],
+            ..config()
+        };
+        assert!(invalid(verify(
+            &rsa_only,
+            &Options::default(),
+            &sign(&good)
+        )));
+        assert!(invalid(verify(&config(), &Options::default(), "a.b")));
+    }
 }

@@ -76,14 +76,16 @@ test("login with an application token, checkToken, getCurrentUser, logout", asyn
   await refused(k.realtime.subscribe("shop", "orders", {}, () => {}), "security.rights.unauthorized", 401);
 });
 
-test("expired and forged tokens are refused", async () => {
+test("expired, forged and malformed tokens are refused", async () => {
   const k = await connect();
   k.on("tokenExpired", () => {});
   await refused(k.auth.login("jwt", { token: sign("alice", ALL, -5) }), "security.token.expired", 401);
   const forged = sign("alice", ALL).replace(/\.[^.]+$/, ".AAAA");
   await refused(k.auth.login("jwt", { token: forged }), "security.token.invalid", 401);
-  const check = await k.auth.checkToken(forged);
-  assert.equal(check.valid, false);
+  for (const bad of [forged, "not-a-jwt"]) {
+    const check = await k.auth.checkToken(bad);
+    assert.equal(check.valid, false);
+  }
 });
 
 test("rights: refused with 403/401, allowed otherwise; nothing delivered on refusal", async () => {
