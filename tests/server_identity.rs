@@ -317,9 +317,11 @@ async fn restriction_filters_hide_other_tenants_documents() {
             "_id":id,"body":{"tenant":tenant,"total":1}})
     };
     acme.ok(write("create", "o4", "acme")).await;
+    let frame = acme.next_frame().await;
+    assert_eq!(seen(&frame), (acme_channel.clone(), "o4".to_owned()));
     assert_eq!(
-        seen(&acme.next_frame().await),
-        (acme_channel.clone(), "o4".to_owned())
+        frame["result"]["_source"]["_kuzzle_info"]["author"],
+        "acme-user"
     );
     for request in [
         write("create", "o5", "globex"),

@@ -207,7 +207,7 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
     access::authorize(&caller, request)?;
     let result = match request.controller.as_str() {
         "realtime" => realtime::handle(ctx, &caller, request),
-        "document" => document::handle(ctx, request),
+        "document" => document::handle(ctx, &caller, request),
         "auth" => auth::handle(ctx, &caller, request),
         "events" => events::handle(ctx, &caller, request),
         "server" => server::handle(ctx, request),
