@@ -13,6 +13,8 @@
 //! * [`store`] — document state (latest document and the rooms it matched at its last
 //!   notification), behind one trait: redb on disk, or in memory.
 //! * [`delivery`] — the seam to the network: per-connection bounded queues of shared frames.
+//! * [`identity`] — JWT verification, per-collection rights and restriction filters, the
+//!   binding of connections to users, and the listeners of events addressed to users.
 //! * [`protocol`] — Kuzzle's API protocol without transport: envelope validation, one module
 //!   per controller, Kuzzle's error ids and codes, the response envelope.
 //! * [`server`] — `herald serve`: one port for WebSocket and HTTP (warp on hyper, own accept
@@ -24,6 +26,7 @@
 //! (`normalize`, `match`, `bench-match`, `gen-workload`) and `serve`, the network server;
 //! `herald-load` (`src/bin/`) measures the server's fanout over real sockets.
 pub mod delivery;
+pub mod identity;
 pub mod notify;
 pub mod protocol;
 pub mod rooms;

@@ -37,6 +37,8 @@ enum Command {
         /// Largest accepted WebSocket message or HTTP body, in bytes.
         #[arg(long, default_value_t = 1 << 20)]
         max_frame_bytes: usize,
+        #[command(flatten)]
+        auth: cli::serve::AuthArgs,
     },
     /// Print the id and canonical form of each filter (one JSON filter per line).
     Normalize {
@@ -103,11 +105,13 @@ fn main() -> ExitCode {
             data_dir,
             ephemeral,
             max_frame_bytes,
+            auth,
         } => cli::serve::run(cli::serve::ServeArgs {
             port,
             data_dir,
             ephemeral,
             max_frame_bytes,
+            auth,
         }),
         Command::Normalize {
             filters,

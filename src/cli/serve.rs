@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use herald::identity::{AuthConfig, Rights, VerifyKey};
+use herald::notify::HubConfig;
 use herald::server::{self, Config};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
 
@@ -16,6 +18,82 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     pub ephemeral: bool,
     pub max_frame_bytes: usize,
+    pub auth: AuthArgs,
+}
+
+/// Authentication options (docs/identity.md).
+#[derive(clap::Args)]
+pub struct AuthArgs {
+    /// HMAC secret that tokens may be signed with (HS256/384/512). Repeat to accept several.
+    #[arg(long = "jwt-secret", env = "HERALD_JWT_SECRET")]
+    pub jwt_secrets: Vec<String>,
+    /// PEM file of a public key that tokens may be signed with (RSA: RS256..., EC: ES256...).
+    /// Repeat to accept several.
+    #[arg(long = "jwt-public-key", env = "HERALD_JWT_PUBLIC_KEY")]
+    pub jwt_public_keys: Vec<PathBuf>,
+    /// Required `iss` claim.
+    #[arg(long, env = "HERALD_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "HERALD_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// What connections without a token may do: `all`, `none` (refused), or rights as JSON
+    /// (`{"subscribe":["public/*"]}`).
+    #[arg(long, env = "HERALD_ANONYMOUS", default_value = "all")]
+    pub anonymous: String,
+    /// Rights of a valid token that has no `herald` claim: `all`, `none`, or rights as JSON.
+    #[arg(long, env = "HERALD_DEFAULT_RIGHTS", default_value = "all")]
+    pub default_rights: String,
+}
+
+impl AuthArgs {
+    /// The engine's authentication settings; an error names the bad option.
+    pub fn config(&self) -> Result<AuthConfig, String> {
+        let mut keys: Vec<VerifyKey> = self
+            .jwt_secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| VerifyKey::hmac(s.as_bytes()))
+            .collect();
+        for path in &self.jwt_public_keys {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("--jwt-public-key {}: {e}", path.display()))?;
+            keys.push(
+                VerifyKey::public_pem(&pem)
+                    .map_err(|e| format!("--jwt-public-key {}: {e}", path.display()))?,
+            );
+        }
+        let anonymous = match self.anonymous.as_str() {
+            "none" => None,
+            other => Some(rights("--anonymous", other)?),
+        };
+        Ok(AuthConfig {
+            keys,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            anonymous,
+            default_rights: rights("--default-rights", &self.default_rights)?,
+        })
+    }
+}
+
+/// `all`, `none`, or the JSON form of [`Rights`] (restriction filters validated).
+fn rights(option: &str, value: &str) -> Result<Rights, String> {
+    match value {
+        "all" => Ok(Rights::all()),
+        "none" => Ok(Rights::none()),
+        json => {
+            let value: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| format!("{option}: expected all, none or JSON rights: {e}"))?;
+            let rights = Rights::from_json(&value).map_err(|e| format!("{option}: {e}"))?;
+            for (pattern, filter) in &rights.restrict {
+                herald_filters::standardize(filter, &herald_filters::Options::default()).map_err(
+                    |e| format!("{option}: restriction of \"{}\": {e}", pattern.as_str()),
+                )?;
+            }
+            Ok(rights)
+        }
+    }
 }
 
 pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
@@ -32,9 +110,17 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         std::fs::create_dir_all(&args.data_dir)?;
         Arc::new(RedbStore::open(&args.data_dir).map_err(io::Error::other)?)
     };
+    let auth = args.auth.config().map_err(io::Error::other)?;
+    if auth.keys.is_empty() {
+        tracing::info!("no --jwt-secret or --jwt-public-key: every token will be refused");
+    }
     let config = Config {
         max_frame_bytes: args.max_frame_bytes,
         store,
+        hub: HubConfig {
+            auth,
+            ..HubConfig::default()
+        },
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -89,4 +175,46 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(anonymous: &str, default_rights: &str) -> AuthArgs {
+        AuthArgs {
+            jwt_secrets: vec!["s".into()],
+            jwt_public_keys: Vec::new(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            anonymous: anonymous.into(),
+            default_rights: default_rights.into(),
+        }
+    }
+
+    #[test]
+    fn rights_options() {
+        let config = args("all", "none").config().expect("config");
+        assert_eq!(config.keys.len(), 1);
+        assert_eq!(config.anonymous, Some(Rights::all()));
+        assert_eq!(config.default_rights, Rights::none());
+        let config = args("none", r#"{"subscribe":["a/*"]}"#)
+            .config()
+            .expect("config");
+        assert_eq!(config.anonymous, None);
+        assert!(config
+            .default_rights
+            .allows(herald::identity::Right::Subscribe, "a", "b"));
+        for (anonymous, default) in [
+            ("{bad", "all"),
+            ("all", r#"{"restrict":{"a/b":{"nope":1}}}"#),
+            ("all", r#"{"write":1}"#),
+        ] {
+            assert!(args(anonymous, default).config().is_err());
+        }
+        let mut missing = args("all", "all");
+        missing.jwt_public_keys.push("/nonexistent/key.pem".into());
+        let error = missing.config().expect_err("missing key file");
+        assert!(error.contains("--jwt-public-key"), "{error}");
+    }
 }

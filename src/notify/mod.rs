@@ -30,6 +30,7 @@
 
 mod apply;
 mod change;
+mod events;
 mod frame;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +42,7 @@ use herald_filters::{FilterError, Options};
 use serde_json::{Map, Value};
 
 use crate::delivery::{ConnectionId, ConnectionIds, Delivery, Frame};
+use crate::identity::{AuthConfig, Identities};
 use crate::rooms::{
     ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
     Target, UserId,
@@ -48,6 +50,7 @@ use crate::rooms::{
 use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoredDocument};
 
 pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
+pub use events::{Event, EventTarget};
 use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
 
 /// Engine settings.
@@ -61,6 +64,8 @@ pub struct HubConfig {
     pub filters: Options,
     /// Number of per-document lock stripes.
     pub lock_stripes: usize,
+    /// Token verification and anonymous access.
+    pub auth: AuthConfig,
 }
 
 impl Default for HubConfig {
@@ -70,6 +75,7 @@ impl Default for HubConfig {
             max_rooms: 1_000_000,
             filters: Options::default(),
             lock_stripes: 1024,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -194,6 +200,7 @@ pub struct Hub {
     names: Names,
     delivery: Arc<dyn Delivery>,
     connection_ids: ConnectionIds,
+    identities: Identities,
     locks: DocumentLocks,
     frames: AtomicU64,
     deliveries: AtomicU64,
@@ -208,6 +215,7 @@ impl Hub {
         Hub {
             rooms: Rooms::new(config.max_rooms),
             locks: DocumentLocks::new(config.lock_stripes),
+            identities: Identities::new(config.auth.clone(), config.filters.clone()),
             config,
             names: Names::new(Arc::clone(&store)),
             store,
@@ -234,6 +242,11 @@ impl Hub {
     /// The registered index and collection names (`index:*` and `collection:*` actions).
     pub fn names(&self) -> &Names {
         &self.names
+    }
+
+    /// Token verification, connection bindings and event listeners.
+    pub fn identities(&self) -> &Identities {
+        &self.identities
     }
 
     pub fn stats(&self) -> Stats {
@@ -264,6 +277,7 @@ impl Hub {
         let n = self.rooms.disconnect(connection, |event| {
             self.presence(event, "unsubscribe", timestamp, None)
         });
+        self.identities.forget(connection);
         self.delivery.closed(connection);
         n
     }

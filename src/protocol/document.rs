@@ -3,23 +3,29 @@
 //!
 //! Writes go through [`Hub::apply`](crate::notify::Hub::apply), which stores, matches and
 //! queues every notification before returning: the response is therefore sent after the
-//! notifications, as in Kuzzle.
+//! notifications, as in Kuzzle. The caller's user id becomes the documents'
+//! `_kuzzle_info.author` (rights are checked before, in [`super::access`]).
 
 use serde_json::{json, Map, Value};
 
+use super::access::Caller;
 use super::{body_object, optional_str, required_str, Context, KuzzleError, Request};
 use crate::notify::{Applied, ChangeError, DocumentChange, Operation};
 
 /// `None` if the action does not exist.
-pub fn handle(ctx: &Context<'_>, request: &Request) -> Option<Result<Value, KuzzleError>> {
+pub fn handle(
+    ctx: &Context<'_>,
+    caller: &Caller,
+    request: &Request,
+) -> Option<Result<Value, KuzzleError>> {
     Some(match request.action.as_str() {
         "create" | "createOrReplace" | "replace" | "update" | "upsert" | "delete" => {
-            single(ctx, request)
+            single(ctx, caller, request)
         }
         "mCreate" | "mCreateOrReplace" | "mReplace" | "mUpdate" | "mUpsert" => {
-            batch_write(ctx, request)
+            batch_write(ctx, caller, request)
         }
-        "mDelete" => batch_delete(ctx, request),
+        "mDelete" => batch_delete(ctx, caller, request),
         "get" => get(ctx, request),
         "exists" => exists(ctx, request),
         "mGet" => batch_get(ctx, request),
@@ -99,7 +105,7 @@ fn applied_json(applied: &Applied, action: &str) -> Value {
     Value::Object(map)
 }
 
-fn single(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn single(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
     let action = request.action.as_str();
@@ -110,7 +116,7 @@ fn single(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     };
     let operation = operation(action, request.args.get("body"))?;
     let change = DocumentChange::new(index, collection, id, operation);
-    let origin = ctx.origin(request, "document");
+    let origin = caller.origin(ctx, request, "document");
     let applied = ctx
         .hub
         .apply(&origin, &change)
@@ -131,7 +137,11 @@ fn body_array<'a>(request: &'a Request, name: &str) -> Result<&'a Vec<Value>, Ku
     }
 }
 
-fn batch_write(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn batch_write(
+    ctx: &Context<'_>,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
     let action = request.action.as_str();
@@ -157,7 +167,7 @@ fn batch_write(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErro
             }
         }
     }
-    let origin = ctx.origin(request, "document");
+    let origin = caller.origin(ctx, request, "document");
     let mut successes = Vec::new();
     for (item, change) in changes {
         match ctx.hub.apply(&origin, &change) {
@@ -171,11 +181,15 @@ fn batch_write(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErro
     Ok(json!({"successes": successes, "errors": errors}))
 }
 
-fn batch_delete(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn batch_delete(
+    ctx: &Context<'_>,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
     let ids = body_array(request, "ids")?;
-    let origin = ctx.origin(request, "document");
+    let origin = caller.origin(ctx, request, "document");
     let mut successes = Vec::new();
     let mut errors = Vec::new();
     for id in ids {

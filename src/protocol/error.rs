@@ -182,6 +182,51 @@ impl KuzzleError {
         )
     }
 
+    // ---- security ----
+
+    /// A malformed, wrongly signed or otherwise unacceptable token.
+    pub fn token_invalid(reason: &str) -> Self {
+        Self::new(
+            "security.token.invalid",
+            code(7, 1, 1),
+            401,
+            format!("Invalid token: {reason}."),
+            vec![reason.into()],
+        )
+    }
+
+    pub fn token_expired() -> Self {
+        Self::new(
+            "security.token.expired",
+            code(7, 1, 6),
+            401,
+            "Token expired.".into(),
+            vec![],
+        )
+    }
+
+    /// An anonymous caller lacking a right (`what` names the action and the target).
+    pub fn unauthorized(what: &str) -> Self {
+        Self::new(
+            "security.rights.unauthorized",
+            code(7, 3, 1),
+            401,
+            format!("Unauthorized action [{what}] for anonymous user."),
+            vec![what.into()],
+        )
+    }
+
+    /// An authenticated caller lacking a right.
+    pub fn forbidden(what: &str, kuid: &str) -> Self {
+        Self::new(
+            "security.rights.forbidden",
+            code(7, 3, 2),
+            403,
+            format!("Forbidden action [{what}] for user \"{kuid}\"."),
+            vec![what.into(), kuid.into()],
+        )
+    }
+
     // ---- services.storage ----
 
     pub fn document_not_found(id: &str, index: &str, collection: &str) -> Self {

@@ -8,10 +8,12 @@
 //! the server does not know are ignored, as Kuzzle does: the SDK sends every per-call option
 //! at the top level.
 
+pub mod access;
 pub mod auth;
 pub mod collection;
 pub mod document;
 pub mod error;
+pub mod events;
 pub mod index;
 pub mod realtime;
 pub mod server;
@@ -194,7 +196,8 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-/// Routes a validated request to its controller.
+/// Routes a validated request to its controller, once its token and rights are checked
+/// ([`access`]).
 pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     if request.controller.is_empty() {
         return Err(KuzzleError::missing_argument("controller"));
@@ -202,10 +205,13 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
     if request.action.is_empty() {
         return Err(KuzzleError::missing_argument("action"));
     }
+    let caller = access::caller(ctx, request)?;
+    access::authorize(&caller, request)?;
     let result = match request.controller.as_str() {
-        "realtime" => realtime::handle(ctx, request),
-        "document" => document::handle(ctx, request),
-        "auth" => auth::handle(ctx, request),
+        "realtime" => realtime::handle(ctx, &caller, request),
+        "document" => document::handle(ctx, &caller, request),
+        "auth" => auth::handle(ctx, &caller, request),
+        "events" => events::handle(ctx, &caller, request),
         "server" => server::handle(ctx, request),
         "index" => index::handle(ctx, request),
         "collection" => collection::handle(ctx, request),

@@ -2,22 +2,34 @@
 //!
 //! Subscriptions belong to a WebSocket connection; over HTTP only `publish` and `list` make
 //! sense (Kuzzle has no HTTP route for the others).
+//!
+//! Identity: a subscription gets the caller's restriction filters for its collection ANDed
+//! into its filter (so users with different restrictions get different rooms); joining a room
+//! needs the subscribe right on its collection and is refused where a restriction applies (the
+//! room's filter may not include it). Subscriptions to the reserved `%herald/events` are event
+//! listeners, scoped to the caller's identity ([`crate::notify::Hub::listen_events`]).
 
 use serde_json::{json, Value};
 
+use super::access::{Caller, RESTRICTED_READ};
 use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
+use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX};
 use crate::notify::SubscribeError;
 use crate::rooms::{ChannelOptions, RoomError, Scope, UsersOption};
 
 /// `None` if the action does not exist.
-pub fn handle(ctx: &Context<'_>, request: &Request) -> Option<Result<Value, KuzzleError>> {
+pub fn handle(
+    ctx: &Context<'_>,
+    caller: &Caller,
+    request: &Request,
+) -> Option<Result<Value, KuzzleError>> {
     Some(match request.action.as_str() {
-        "subscribe" => subscribe(ctx, request),
-        "join" => join(ctx, request),
+        "subscribe" => subscribe(ctx, caller, request),
+        "join" => join(ctx, caller, request),
         "unsubscribe" => unsubscribe(ctx, request),
         "count" => count(ctx, request),
         "list" => Ok(list(ctx)),
-        "publish" => publish(ctx, request),
+        "publish" => publish(ctx, caller, request),
         _ => return None,
     })
 }
@@ -62,24 +74,49 @@ fn room_error(e: RoomError, room: &str) -> KuzzleError {
     }
 }
 
-fn subscribe(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn subscribe(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let connection = connection(ctx, request)?;
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
     let filter = Value::Object(body_object(request)?.clone());
     let options = channel_options(request)?;
-    let origin = ctx.origin(request, "realtime");
-    let subscription = ctx
-        .hub
-        .subscribe(connection, &origin, index, collection, &filter, options)
-        .map_err(|e| subscribe_error(e, ""))?;
+    let subscription = if index == EVENTS_INDEX {
+        if collection != EVENTS_COLLECTION {
+            return Err(KuzzleError::invalid_argument(
+                "collection",
+                &format!("\"{EVENTS_COLLECTION}\" in the reserved index \"{EVENTS_INDEX}\""),
+            ));
+        }
+        ctx.hub.listen_events(connection, &filter)
+    } else {
+        let filter = caller
+            .rights(request)?
+            .restrict_filter(index, collection, &filter);
+        let origin = caller.origin(ctx, request, "realtime");
+        ctx.hub
+            .subscribe(connection, &origin, index, collection, &filter, options)
+    }
+    .map_err(|e| subscribe_error(e, ""))?;
     Ok(json!({"roomId": subscription.room_id, "channel": subscription.channel}))
 }
 
-fn join(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn join(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let connection = connection(ctx, request)?;
     let room_id = body_str(request, "roomId")?;
     let options = channel_options(request)?;
+    let collection = ctx
+        .hub
+        .rooms()
+        .read()
+        .room_by_name(room_id)
+        .map(|room| room.collection().clone());
+    if let Some(name) = collection {
+        let (index, collection) = (&*name.index, &*name.collection);
+        let rights = caller.require(Right::Subscribe, request, index, collection)?;
+        if !rights.restrictions(index, collection).is_empty() {
+            return Err(caller.refusal_on(request, index, collection, RESTRICTED_READ));
+        }
+    }
     let origin = ctx.origin(request, "realtime");
     let subscription = ctx
         .hub
@@ -91,6 +128,9 @@ fn join(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
 fn unsubscribe(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     let connection = connection(ctx, request)?;
     let room_id = body_str(request, "roomId")?;
+    if ctx.hub.unlisten_events(connection, room_id) {
+        return Ok(json!({ "roomId": room_id }));
+    }
     let room = ctx
         .hub
         .unsubscribe(connection, room_id)
@@ -107,12 +147,12 @@ fn list(ctx: &Context<'_>) -> Value {
     serde_json::to_value(ctx.hub.list()).unwrap_or_else(|_| json!({}))
 }
 
-fn publish(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn publish(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
     let message = Value::Object(body_object(request)?.clone());
     let id = optional_str(request, "_id")?;
-    let origin = ctx.origin(request, "realtime");
+    let origin = caller.origin(ctx, request, "realtime");
     ctx.hub
         .publish(&origin, index, collection, id, &message)
         .map_err(|_| KuzzleError::invalid_type("body", "object"))?;

@@ -23,8 +23,8 @@
 //! presence notifications of a room in the order of the membership changes (counts never go
 //! backwards on the wire).
 //!
-//! A connection carries an optional user identity ([`UserId`]), the seam where authentication
-//! (JWT) plugs in later.
+//! A connection carries an optional user identity ([`UserId`]), kept in step with the
+//! bindings of [`crate::identity::Identities`] by the engine.
 
 mod ids;
 
@@ -406,14 +406,41 @@ impl Rooms {
     pub fn disconnect(
         &self,
         connection: ConnectionId,
+        on_presence: impl FnMut(&PresenceEvent<'_>),
+    ) -> usize {
+        self.leave_rooms(connection, true, on_presence)
+    }
+
+    /// Removes a connection from every room it is in (presence `out` to the remaining members)
+    /// but keeps it connected (token expiry, logout). Returns the number of rooms it was in.
+    pub fn leave_all(
+        &self,
+        connection: ConnectionId,
+        on_presence: impl FnMut(&PresenceEvent<'_>),
+    ) -> usize {
+        self.leave_rooms(connection, false, on_presence)
+    }
+
+    fn leave_rooms(
+        &self,
+        connection: ConnectionId,
+        forget: bool,
         mut on_presence: impl FnMut(&PresenceEvent<'_>),
     ) -> usize {
         let mut guard = self.state.write();
         let state = &mut *guard;
-        let Some(entry) = state.connections.remove(&connection) else {
+        let rooms = if forget {
+            state.connections.remove(&connection).map(|e| e.rooms)
+        } else {
+            state
+                .connections
+                .get_mut(&connection)
+                .map(|e| std::mem::take(&mut e.rooms))
+        };
+        let Some(rooms) = rooms else {
             return 0;
         };
-        let mut rooms: Vec<RoomId> = entry.rooms.into_iter().collect();
+        let mut rooms: Vec<RoomId> = rooms.into_iter().collect();
         rooms.sort();
         for &room_id in &rooms {
             self.leave(state, connection, room_id, &mut on_presence);

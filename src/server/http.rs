@@ -31,12 +31,14 @@ pub(crate) fn routes(
                 .unify(),
         )
         .and(warp::header::optional::<String>("x-kuzzle-volatile"))
+        .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::stream())
         .and_then(
             move |method: Method,
                   path: warp::path::FullPath,
                   query,
                   volatile: Option<String>,
+                  authorization: Option<String>,
                   body| {
                 let state = Arc::clone(&state);
                 async move {
@@ -48,6 +50,7 @@ pub(crate) fn routes(
                                 path: path.as_str(),
                                 query,
                                 volatile,
+                                authorization,
                                 body: &body,
                             };
                             handle(&state, call)
@@ -122,6 +125,10 @@ fn route(method: &Method, segments: &[String]) -> Option<Route> {
         ("GET", ["_now"]) => ("server", "now", vec![]),
         ("GET", ["_listSubscriptions"]) => ("realtime", "list", vec![]),
         ("POST", ["_checkToken"]) => ("auth", "checkToken", vec![]),
+        ("POST", ["_login", s]) => ("auth", "login", vec![("strategy", s.to_string())]),
+        ("POST", ["_logout"]) => ("auth", "logout", vec![]),
+        ("GET", ["_me"]) => ("auth", "getCurrentUser", vec![]),
+        ("POST", ["_events"]) => ("events", "send", vec![]),
         ("GET", ["_list"]) => ("index", "list", vec![]),
         ("DELETE", ["_mDelete"]) => ("index", "mDelete", vec![]),
         ("POST", [i, "_create"]) => ("index", "create", vec![("index", (*i).to_owned())]),
@@ -163,6 +170,8 @@ struct HttpCall<'a> {
     query: Vec<(String, String)>,
     /// The `X-Kuzzle-Volatile` header (a JSON object), Kuzzle's way to pass `volatile`.
     volatile: Option<String>,
+    /// The `Authorization` header: `Bearer <jwt>` is the request's token (as in Kuzzle).
+    authorization: Option<String>,
     body: &'a [u8],
 }
 
@@ -172,6 +181,7 @@ fn handle(state: &State, call: HttpCall<'_>) -> warp::reply::Response {
         path,
         query,
         volatile,
+        authorization,
         body,
     } = call;
     let segments: Vec<String> = path
@@ -227,6 +237,13 @@ fn handle(state: &State, call: HttpCall<'_>) -> warp::reply::Response {
                 _ => return error_reply(&KuzzleError::invalid_type("volatile", "object")),
             }
         }
+    }
+    let bearer = authorization.as_deref().and_then(|h| {
+        h.strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+    });
+    if let Some(token) = bearer.map(str::trim).filter(|t| !t.is_empty()) {
+        args.insert("jwt".into(), token.into());
     }
     let request: Request = match protocol::from_object(args, now_ms()) {
         Ok(request) => request,

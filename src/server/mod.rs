@@ -12,6 +12,7 @@
 //! their current request, and `run` returns once they are gone (or after a grace period).
 
 mod connection;
+mod expiry;
 mod handshake;
 mod http;
 
@@ -109,6 +110,7 @@ pub async fn run(
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
     });
+    state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");
     tokio::pin!(shutdown);
     loop {

@@ -7,108 +7,24 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import sdk from "kuzzle-sdk";
-
-const { Kuzzle, WebSocket } = sdk;
-const here = path.dirname(fileURLToPath(import.meta.url));
-const HERALD_BIN =
-  process.env.HERALD_BIN || path.join(here, "..", "..", "target", "debug", "herald");
-const WAIT_MS = 5000;
+import {
+  connectTo,
+  freePort,
+  here,
+  inbox,
+  sleep,
+  startHerald,
+  stopServer,
+  WAIT_MS,
+} from "./harness.mjs";
 
 let port;
 let server;
 const clients = [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer() {
-  const child = spawn(HERALD_BIN, ["serve", "--ephemeral", "--port", String(port)], {
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  child.once("error", (e) => {
-    throw e;
-  });
-  // Ready when the port accepts connections.
-  const deadline = Date.now() + 20000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return child;
-    await sleep(50);
-  }
-  child.kill("SIGKILL");
-  throw new Error(`herald did not start on port ${port}`);
-}
-
-function stopServer(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once("exit", (code) => resolve(code));
-    child.kill("SIGTERM");
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function connect(options = {}) {
-  const kuzzle = new Kuzzle(new WebSocket("127.0.0.1", { port, reconnectionDelay: 200 }), {
-    ...options,
-  });
-  kuzzle.on("networkError", () => {});
-  await kuzzle.connect();
-  clients.push(kuzzle);
-  return kuzzle;
-}
-
-// Collects notifications of one subscription callback.
-function inbox() {
-  const items = [];
-  const waiters = [];
-  const cb = (n) => {
-    items.push(n);
-    for (const w of waiters.splice(0)) w();
-  };
-  async function next(pred = () => true, ms = WAIT_MS) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = items.findIndex(pred);
-      if (i >= 0) return items.splice(i, 1)[0];
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("no matching notification in time");
-      await new Promise((r) => {
-        const timer = setTimeout(r, left);
-        waiters.push(() => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
-  }
-  async function none(ms = 300) {
-    await sleep(ms);
-    assert.deepEqual(items, [], "unexpected notifications");
-  }
-  return { cb, next, none, items };
-}
+const startServer = () => startHerald(port);
+const connect = (options = {}) => connectTo(port, clients, options);
 
 before(async () => {
   port = await freePort();

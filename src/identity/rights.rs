@@ -1,0 +1,262 @@
+//! What a caller may do: per-collection rights and row-level restriction filters.
+//!
+//! Rights are lists of `index/collection` patterns (`*` matches any run of characters, so
+//! `shop/*`, `chat/room-*` and `*` work as expected), one list per kind of access. A
+//! restriction is a filter that Herald ANDs into every subscription of the caller on the
+//! collections its pattern names: it becomes part of the room's filter, so it costs nothing
+//! per notification.
+//!
+//! The JSON form (the `herald` claim of a token, or the `--anonymous` option) is:
+//!
+//! ```json
+//! {"subscribe": ["shop/*"], "publish": ["chat/*"], "write": ["shop/orders"],
+//!  "events": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}}}
+//! ```
+//!
+//! Every key is optional; an absent list grants nothing.
+
+use serde_json::{Map, Value};
+
+/// A kind of access to a collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Right {
+    /// `realtime:subscribe`/`join`, and document reads.
+    Subscribe,
+    /// `realtime:publish`, and named events sent to a room of the collection.
+    Publish,
+    /// Document writes (`document:create`, `update`, `delete`, the `m*` forms...).
+    Write,
+}
+
+impl Right {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::Subscribe => "subscribe",
+            Right::Publish => "publish",
+            Right::Write => "write",
+        }
+    }
+}
+
+/// An `index/collection` glob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern(String);
+
+impl Pattern {
+    pub fn new(pattern: &str) -> Pattern {
+        Pattern(pattern.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the pattern names this collection.
+    pub fn matches(&self, index: &str, collection: &str) -> bool {
+        if self.0 == "*" {
+            // The common grant, checked on every request of an unrestricted caller.
+            return true;
+        }
+        let target = format!("{index}/{collection}");
+        glob(self.0.as_bytes(), target.as_bytes())
+    }
+}
+
+/// `*`-glob matching (iterative, with one backtracking point: linear in practice).
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
+/// Everything a caller may do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rights {
+    pub subscribe: Vec<Pattern>,
+    pub publish: Vec<Pattern>,
+    pub write: Vec<Pattern>,
+    /// May send events to users, to everyone, and named events to rooms (rooms also need the
+    /// publish right on their collection).
+    pub events: bool,
+    /// Restriction filters, by collection pattern.
+    pub restrict: Vec<(Pattern, Value)>,
+}
+
+impl Rights {
+    /// Every right, no restriction (the default anonymous policy: the first run just works).
+    pub fn all() -> Rights {
+        let any = || vec![Pattern::new("*")];
+        Rights {
+            subscribe: any(),
+            publish: any(),
+            write: any(),
+            events: true,
+            restrict: Vec::new(),
+        }
+    }
+
+    /// No right at all.
+    pub fn none() -> Rights {
+        Rights::default()
+    }
+
+    /// Parses the JSON form (see the module docs). Restriction filters are checked by the
+    /// caller (they need the filter options).
+    pub fn from_json(value: &Value) -> Result<Rights, String> {
+        let Value::Object(map) = value else {
+            return Err("rights must be an object".into());
+        };
+        for key in map.keys() {
+            if !["subscribe", "publish", "write", "events", "restrict"].contains(&key.as_str()) {
+                return Err(format!("unknown right \"{key}\""));
+            }
+        }
+        let events = match map.get("events") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("\"events\" must be a boolean".into()),
+        };
+        let restrict = match map.get("restrict") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(filters)) => filters
+                .iter()
+                .map(|(pattern, filter)| match filter {
+                    Value::Object(_) => Ok((Pattern::new(pattern), filter.clone())),
+                    _ => Err(format!(
+                        "restriction of \"{pattern}\" must be a filter object"
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("\"restrict\" must be an object".into()),
+        };
+        Ok(Rights {
+            subscribe: patterns(map, "subscribe")?,
+            publish: patterns(map, "publish")?,
+            write: patterns(map, "write")?,
+            events,
+            restrict,
+        })
+    }
+
+    /// Whether the caller has `right` on the collection.
+    pub fn allows(&self, right: Right, index: &str, collection: &str) -> bool {
+        let list = match right {
+            Right::Subscribe => &self.subscribe,
+            Right::Publish => &self.publish,
+            Right::Write => &self.write,
+        };
+        list.iter().any(|p| p.matches(index, collection))
+    }
+
+    /// Whether any restriction filter applies anywhere.
+    pub fn is_restricted(&self) -> bool {
+        !self.restrict.is_empty()
+    }
+
+    /// The restriction filters that apply to a collection (every matching pattern's).
+    pub fn restrictions(&self, index: &str, collection: &str) -> Vec<&Value> {
+        self.restrict
+            .iter()
+            .filter(|(p, _)| p.matches(index, collection))
+            .map(|(_, f)| f)
+            .collect()
+    }
+
+    /// `filter` with the collection's restrictions ANDed in (the filter itself if none apply;
+    /// an empty filter `{}` is dropped from the conjunction).
+    pub fn restrict_filter(&self, index: &str, collection: &str, filter: &Value) -> Value {
+        let restrictions = self.restrictions(index, collection);
+        if restrictions.is_empty() {
+            return filter.clone();
+        }
+        let mut terms: Vec<Value> = Vec::with_capacity(restrictions.len() + 1);
+        if filter.as_object().is_none_or(|m| !m.is_empty()) {
+            terms.push(filter.clone());
+        }
+        terms.extend(restrictions.into_iter().cloned());
+        if terms.len() == 1 {
+            return terms.pop().unwrap_or_default();
+        }
+        serde_json::json!({ "and": terms })
+    }
+}
+
+/// A list of patterns: a string or an array of strings.
+fn patterns(map: &Map<String, Value>, key: &str) -> Result<Vec<Pattern>, String> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![Pattern::new(s)]),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(Pattern::new)
+                    .ok_or_else(|| format!("\"{key}\" must list \"index/collection\" patterns"))
+            })
+            .collect(),
+        Some(_) => Err(format!("\"{key}\" must be a pattern or a list of patterns")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn globs() {
+        assert!(glob(b"*", b"a/b"));
+        assert!(glob(b"shop/*", b"shop/orders"));
+        assert!(!glob(b"shop/*", b"shopping/orders"));
+        assert!(glob(b"chat/room-*", b"chat/room-12"));
+        assert!(!glob(b"chat/room-*", b"chat/lobby"));
+        assert!(glob(b"*/orders", b"shop/orders"));
+        assert!(glob(b"a*b*c", b"axxbyyc"));
+        assert!(!glob(b"a*b*c", b"axxbyy"));
+        assert!(glob(b"exact/name", b"exact/name"));
+        assert!(!glob(b"exact/name", b"exact/names"));
+    }
+
+    #[test]
+    fn parses_and_checks() {
+        let rights = Rights::from_json(&json!({
+            "subscribe": ["shop/*"], "publish": "chat/*", "events": true,
+            "restrict": {"shop/orders": {"equals": {"tenant": "acme"}}}
+        }))
+        .expect("valid rights");
+        assert!(rights.allows(Right::Subscribe, "shop", "orders"));
+        assert!(!rights.allows(Right::Write, "shop", "orders"));
+        assert!(rights.allows(Right::Publish, "chat", "x"));
+        assert!(rights.events);
+        assert_eq!(
+            rights.restrict_filter("shop", "orders", &json!({})),
+            json!({"equals": {"tenant": "acme"}})
+        );
+        assert_eq!(
+            rights.restrict_filter("shop", "orders", &json!({"exists": "total"})),
+            json!({"and": [{"exists": "total"}, {"equals": {"tenant": "acme"}}]})
+        );
+        assert_eq!(
+            rights.restrict_filter("shop", "items", &json!({})),
+            json!({})
+        );
+        assert!(Rights::from_json(&json!({"subscribe": 3})).is_err());
+        assert!(Rights::from_json(&json!({"bogus": []})).is_err());
+        assert!(Rights::from_json(&json!({"restrict": {"a/b": 1}})).is_err());
+    }
+}
