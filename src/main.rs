@@ -37,6 +37,13 @@ enum Command {
         /// Largest accepted WebSocket message or HTTP body, in bytes.
         #[arg(long, default_value_t = 1 << 20)]
         max_frame_bytes: usize,
+        /// Notifications a connection may leave unread before it is closed as too slow
+        /// (code 1011).
+        #[arg(long, default_value_t = herald::server::Config::default().queue_capacity)]
+        queue_frames: usize,
+        /// Bytes of notifications a connection may leave unread before it is closed.
+        #[arg(long, default_value_t = herald::server::Config::default().queue_bytes)]
+        queue_bytes: usize,
         #[command(flatten)]
         auth: cli::serve::AuthArgs,
     },
@@ -105,12 +112,16 @@ fn main() -> ExitCode {
             data_dir,
             ephemeral,
             max_frame_bytes,
+            queue_frames,
+            queue_bytes,
             auth,
         } => cli::serve::run(cli::serve::ServeArgs {
             port,
             data_dir,
             ephemeral,
             max_frame_bytes,
+            queue_frames,
+            queue_bytes,
             auth,
         }),
         Command::Normalize {

@@ -18,6 +18,8 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     pub ephemeral: bool,
     pub max_frame_bytes: usize,
+    pub queue_frames: usize,
+    pub queue_bytes: usize,
     pub auth: AuthArgs,
 }
 
@@ -116,6 +118,8 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
     }
     let config = Config {
         max_frame_bytes: args.max_frame_bytes,
+        queue_capacity: args.queue_frames,
+        queue_bytes: args.queue_bytes,
         store,
         hub: HubConfig {
             auth,
