@@ -8,17 +8,21 @@
 //!
 //! * [`rooms`] — rooms, channels, subscriptions and presence counts; the matcher holds one
 //!   entry per room (the room id is a stable hash of index, collection and canonical filter).
-//! * [`notify`] — the engine ([`notify::Hub`]): document changes and publishes become
-//!   notifications (scope in/out, presence), serialized once per channel.
+//! * [`notify`] — the engine ([`notify::Hub`]): document changes (planned in order, committed
+//!   once per batch, notified in order) and publishes become notifications (scope in/out,
+//!   presence, events to users), serialized once per channel.
 //! * [`store`] — document state (latest document and the rooms it matched at its last
-//!   notification), behind one trait: redb on disk, or in memory.
-//! * [`delivery`] — the seam to the network: per-connection bounded queues of shared frames.
+//!   notification) and the registered index and collection names, behind one trait: redb on
+//!   disk, or in memory.
+//! * [`delivery`] — the seam to the network: per-connection queues of shared frames, bounded
+//!   by what each connection leaves unread.
 //! * [`identity`] — JWT verification, per-collection rights and restriction filters, the
 //!   binding of connections to users, and the listeners of events addressed to users.
 //! * [`protocol`] — Kuzzle's API protocol without transport: envelope validation, one module
 //!   per controller, Kuzzle's error ids and codes, the response envelope.
-//! * [`server`] — `herald serve`: one port for WebSocket and HTTP (warp on hyper, own accept
-//!   loop), per-connection reader/writer tasks, slow-client closing, graceful shutdown.
+//! * [`server`] — `herald serve`: one port for WebSocket and HTTP (own accept loop on hyper;
+//!   WebSocket upgrades answered before warp's HTTP routes), one task per WebSocket
+//!   connection with batched writes, slow-client closing, token expiry, graceful shutdown.
 //! * [`workload`] — seeded benchmark workloads (filters and documents) shared by `herald
 //!   bench-match`, the criterion benches and the Koncorde harness.
 //!
