@@ -1,14 +1,20 @@
-//! Geo anchors of one field: a grid of one-degree cells, and an R-tree for large shapes.
+//! Geo anchors of one field: two grids (one-degree and thirty-degree cells), and an R-tree for
+//! large shapes.
 //!
 //! Each shape is indexed by its conservative envelope ([`Envelope`](crate::geo::Envelope),
 //! split in at most two longitude intervals when it crosses the antimeridian). Most shapes
 //! that subscriptions use are small (a circle around a place, a neighbourhood box): they are
 //! listed in every one-degree cell their envelope touches (at most [`MAX_CELLS`]), so a
-//! document point finds its candidates with one hash lookup. Larger shapes go to an R-tree of
-//! envelopes (logarithmic, but an order of magnitude slower per probe than a cell lookup). The
-//! caller then runs the exact geodesic test on the candidates only. Points the envelopes
-//! cannot bound (latitude beyond ±90°, non-finite coordinates) are checked against every
-//! shape.
+//! document point finds its candidates with one hash lookup. Shapes too large for that but
+//! within a few thirty-degree cells (a small circle near a pole spans every longitude) are
+//! listed in the coarse grid the same way. Only larger shapes go to an R-tree of envelopes
+//! (logarithmic, but an order of magnitude slower per probe than a cell lookup, and probed for
+//! every document point as soon as it holds one shape). The caller then runs the exact
+//! geodesic test on the candidates only. Points the envelopes cannot bound (latitude beyond
+//! ±90°, non-finite coordinates) are checked against every shape.
+//!
+//! Invariant: cell indexes are monotone in the coordinate (a cast of a non-negative quotient),
+//! so a point inside an envelope lands in one of the cells listed for it.
 
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
@@ -25,8 +31,10 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, LitId>;
 
 #[derive(Default)]
 pub(crate) struct GeoIndex {
-    /// Cell number -> small shapes whose envelope touches the cell.
-    cells: FoldMap<u32, SmallVec<[LitId; 2]>>,
+    /// One-degree cell -> small shapes whose envelope touches the cell.
+    cells: CellMap,
+    /// Thirty-degree cell -> medium shapes.
+    coarse: CellMap,
     tree: RTree<Entry>,
     /// Shapes whose envelope is empty (they accept no point with |lat| <= 90).
     unbounded: Vec<LitId>,
@@ -49,94 +57,182 @@ fn indexable(p: Point) -> bool {
     p.lat.is_finite() && p.lon.is_finite() && p.lat.abs() <= 90.0
 }
 
-/// The one-degree cell of a latitude and a longitude in `(-180, 180]`.
-fn cell(lat: f64, lon: f64) -> u32 {
-    let lat_i = (lat + 90.0).floor().clamp(0.0, 179.0) as u32;
-    let lon_i = (lon + 180.0).floor().clamp(0.0, 359.0) as u32;
-    lat_i * 360 + lon_i
+/// A grid of square cells over latitudes `[-90, 90]` and longitudes `[-180, 180]`.
+#[derive(Clone, Copy)]
+struct Grid {
+    /// Cell side, in degrees (divides 180).
+    size: f64,
+    /// Shapes whose envelope touches more cells than this do not go to this grid.
+    max_cells: usize,
 }
 
-/// The cells an envelope touches, or `None` when there are more than [`MAX_CELLS`].
-fn cells_of(envelope: &Envelope) -> Option<SmallVec<[u32; 16]>> {
-    let mut cells = SmallVec::new();
-    let lat_lo = (envelope.min_lat + 90.0).floor().clamp(0.0, 179.0) as u32;
-    let lat_hi = (envelope.max_lat + 90.0).floor().clamp(0.0, 179.0) as u32;
-    for (lo, hi) in envelope.lon_ranges() {
-        let lon_lo = (lo + 180.0).floor().clamp(0.0, 359.0) as u32;
-        let lon_hi = (hi + 180.0).floor().clamp(0.0, 359.0) as u32;
-        let count = (lat_hi - lat_lo + 1) as usize * (lon_hi - lon_lo + 1) as usize;
-        if cells.len() + count > MAX_CELLS {
-            return None;
+/// Small shapes: one-degree cells.
+const FINE: Grid = Grid {
+    size: 1.0,
+    max_cells: MAX_CELLS,
+};
+
+/// Medium shapes (circles near a pole, whose envelope spans every longitude; boxes of a few
+/// degrees): thirty-degree cells, so that the R-tree, an order of magnitude slower per probe,
+/// is left to continent-sized shapes.
+const COARSE: Grid = Grid {
+    size: 30.0,
+    max_cells: 24,
+};
+
+impl Grid {
+    fn rows(self) -> u32 {
+        (180.0 / self.size) as u32
+    }
+
+    fn cols(self) -> u32 {
+        (360.0 / self.size) as u32
+    }
+
+    /// Index of the cell holding `x` degrees past the grid's origin, clamped to `0..n` (a plain
+    /// cast floors non-negative values and maps NaN to 0, without a libm `floor` call).
+    fn index(self, x: f64, n: u32) -> u32 {
+        ((x.max(0.0) / self.size) as u32).min(n - 1)
+    }
+
+    /// The cell of a latitude and a longitude in `(-180, 180]`.
+    fn cell(self, lat: f64, lon: f64) -> u32 {
+        self.index(lat + 90.0, self.rows()) * self.cols() + self.index(lon + 180.0, self.cols())
+    }
+
+    /// The cells an envelope touches, or `None` when there are more than `max_cells`.
+    fn cells_of(self, envelope: &Envelope) -> Option<SmallVec<[u32; 16]>> {
+        let mut cells = SmallVec::new();
+        let lat_lo = self.index(envelope.min_lat + 90.0, self.rows());
+        let lat_hi = self.index(envelope.max_lat + 90.0, self.rows());
+        for (lo, hi) in envelope.lon_ranges() {
+            let lon_lo = self.index(lo + 180.0, self.cols());
+            let lon_hi = self.index(hi + 180.0, self.cols());
+            let count = (lat_hi - lat_lo + 1) as usize * (lon_hi - lon_lo + 1) as usize;
+            if cells.len() + count > self.max_cells {
+                return None;
+            }
+            for lat_i in lat_lo..=lat_hi {
+                for lon_i in lon_lo..=lon_hi {
+                    cells.push(lat_i * self.cols() + lon_i);
+                }
+            }
         }
-        for lat_i in lat_lo..=lat_hi {
-            for lon_i in lon_lo..=lon_hi {
-                cells.push(lat_i * 360 + lon_i);
+        Some(cells)
+    }
+}
+
+/// Shapes listed per cell of one grid.
+#[derive(Default)]
+struct CellMap(FoldMap<u32, SmallVec<[LitId; 2]>>);
+
+impl CellMap {
+    fn insert(&mut self, cells: &[u32], lit: LitId) {
+        for &c in cells {
+            self.0.entry(c).or_default().push(lit);
+        }
+    }
+
+    fn remove(&mut self, cells: &[u32], lit: LitId) {
+        for c in cells {
+            if let Some(list) = self.0.get_mut(c) {
+                list.retain(|l| *l != lit);
+                if list.is_empty() {
+                    self.0.remove(c);
+                }
             }
         }
     }
-    Some(cells)
+
+    #[inline]
+    fn locate(&self, grid: Grid, lat: f64, lon: f64, found: &mut impl FnMut(LitId)) {
+        if self.0.is_empty() {
+            return;
+        }
+        if let Some(list) = self.0.get(&grid.cell(lat, lon)) {
+            for &lit in list {
+                found(lit);
+            }
+        }
+    }
+
+    fn all(&self, found: &mut impl FnMut(LitId)) {
+        for list in self.0.values() {
+            for &lit in list {
+                found(lit);
+            }
+        }
+    }
+}
+
+/// Where a shape is stored.
+enum Place {
+    Unbounded,
+    Fine(SmallVec<[u32; 16]>),
+    Coarse(SmallVec<[u32; 16]>),
+    Tree,
+}
+
+fn place(envelope: &Envelope) -> Place {
+    if envelope.is_empty() {
+        Place::Unbounded
+    } else if let Some(cells) = FINE.cells_of(envelope) {
+        Place::Fine(cells)
+    } else if let Some(cells) = COARSE.cells_of(envelope) {
+        Place::Coarse(cells)
+    } else {
+        Place::Tree
+    }
 }
 
 impl GeoIndex {
     pub fn insert(&mut self, shape: &Shape, lit: LitId) {
-        let envelope = shape.envelope();
-        if envelope.is_empty() {
-            self.unbounded.push(lit);
-        } else if let Some(cells) = cells_of(&envelope) {
-            for c in cells {
-                self.cells.entry(c).or_default().push(lit);
-            }
-        } else {
-            for entry in entries(shape, lit) {
-                self.tree.insert(entry);
+        match place(&shape.envelope()) {
+            Place::Unbounded => self.unbounded.push(lit),
+            Place::Fine(cells) => self.cells.insert(&cells, lit),
+            Place::Coarse(cells) => self.coarse.insert(&cells, lit),
+            Place::Tree => {
+                for entry in entries(shape, lit) {
+                    self.tree.insert(entry);
+                }
             }
         }
     }
 
     pub fn remove(&mut self, shape: &Shape, lit: LitId) {
-        let envelope = shape.envelope();
-        if envelope.is_empty() {
-            self.unbounded.retain(|&l| l != lit);
-        } else if let Some(cells) = cells_of(&envelope) {
-            for c in cells {
-                if let Some(list) = self.cells.get_mut(&c) {
-                    list.retain(|l| *l != lit);
-                    if list.is_empty() {
-                        self.cells.remove(&c);
-                    }
+        match place(&shape.envelope()) {
+            Place::Unbounded => self.unbounded.retain(|&l| l != lit),
+            Place::Fine(cells) => self.cells.remove(&cells, lit),
+            Place::Coarse(cells) => self.coarse.remove(&cells, lit),
+            Place::Tree => {
+                for entry in entries(shape, lit) {
+                    self.tree.remove(&entry);
                 }
-            }
-        } else {
-            for entry in entries(shape, lit) {
-                self.tree.remove(&entry);
             }
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty() && self.tree.size() == 0 && self.unbounded.is_empty()
+        self.cells.0.is_empty()
+            && self.coarse.0.is_empty()
+            && self.tree.size() == 0
+            && self.unbounded.is_empty()
     }
 
     /// Calls `found` with every literal whose envelope contains the point (possibly twice).
     pub fn locate(&self, point: Point, mut found: impl FnMut(LitId)) {
         if indexable(point) {
             let lon = Envelope::index_lon(point.lon);
-            if let Some(list) = self.cells.get(&cell(point.lat, lon)) {
-                for &lit in list {
-                    found(lit);
-                }
-            }
+            self.cells.locate(FINE, point.lat, lon, &mut found);
+            self.coarse.locate(COARSE, point.lat, lon, &mut found);
             if self.tree.size() > 0 {
                 for entry in self.tree.locate_all_at_point(&[lon, point.lat]) {
                     found(entry.data);
                 }
             }
         } else {
-            for list in self.cells.values() {
-                for &lit in list {
-                    found(lit);
-                }
-            }
+            self.cells.all(&mut found);
+            self.coarse.all(&mut found);
             for entry in self.tree.iter() {
                 found(entry.data);
             }
