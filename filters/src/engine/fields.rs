@@ -76,8 +76,9 @@ impl FieldTable {
 
     #[inline]
     fn lookup(&self, key: &str) -> Option<&KeyEntry> {
-        self.keys
-            .find(self.hash(key), |e| bytes_eq(e.key.as_bytes(), key.as_bytes()))
+        self.keys.find(self.hash(key), |e| {
+            bytes_eq(e.key.as_bytes(), key.as_bytes())
+        })
     }
 
     /// The entry of `key`, created (neither a field nor a prefix yet) if absent.
@@ -226,7 +227,9 @@ mod tests {
 
     fn fields(table: &FieldTable, doc: &Value) -> Vec<(FieldId, Value)> {
         let mut seen = Vec::new();
-        table.walk(doc, &mut String::new(), &mut |f, v| seen.push((f, v.clone())));
+        table.walk(doc, &mut String::new(), &mut |f, v| {
+            seen.push((f, v.clone()))
+        });
         seen
     }
 
@@ -247,7 +250,10 @@ mod tests {
             ]
         );
         // A literal dotted key and nesting collide; a prefix alone is not a field.
-        assert_eq!(fields(&table, &json!({"a.b": 7, "a": 8})), vec![(ab, json!(7))]);
+        assert_eq!(
+            fields(&table, &json!({"a.b": 7, "a": 8})),
+            vec![(ab, json!(7))]
+        );
     }
 
     #[test]
@@ -263,7 +269,10 @@ mod tests {
         );
         table.release(ab);
         // "a" is a field still, but no longer a prefix: its object is not entered.
-        assert_eq!(fields(&table, &json!({"a": {"b": 1}})), vec![(a, json!({"b": 1}))]);
+        assert_eq!(
+            fields(&table, &json!({"a": {"b": 1}})),
+            vec![(a, json!({"b": 1}))]
+        );
         table.release(a);
         assert!(table.keys.is_empty());
         assert!(fields(&table, &json!({"a": {"b": 1}})).is_empty());
@@ -274,7 +283,15 @@ mod tests {
 
     #[test]
     fn bytes_eq_matches_slice_equality() {
-        let words = ["", "a", "ab", "abcdefgh", "abcdefghi", "abcdefgh1", "abcdefgi"];
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgh1",
+            "abcdefgi",
+        ];
         for x in words {
             for y in words {
                 assert_eq!(bytes_eq(x.as_bytes(), y.as_bytes()), x == y, "{x} {y}");

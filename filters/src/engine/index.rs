@@ -930,7 +930,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
             if let Some(point) = crate::geo::parse_point(value) {
                 // Envelope hits are only candidates: the exact shape test decides.
                 index.geo.locate(point, |lit| {
-                    if self.holds(lit) {
+                    if self.holds_at(lit, point) {
                         self.fire(node, lit)
                     }
                 });
@@ -995,6 +995,30 @@ impl<'a, 'd> Ctx<'a, 'd> {
             return stamp & 1 == 1;
         }
         let result = self.evaluate(lit);
+        cached.set(self.gen << 1 | u32::from(result));
+        result
+    }
+
+    /// [`Ctx::holds`] for a geo literal on the field whose value is the (truthy) geopoint
+    /// `point`: the same answer as `eval::holds`, without parsing the point again for every
+    /// candidate shape.
+    fn holds_at(&self, lit: LitId, point: crate::geo::Point) -> bool {
+        let Some(cached) = self.lit_cache.get(lit as usize) else {
+            return false;
+        };
+        let stamp = cached.get();
+        if stamp >> 1 == self.gen {
+            return stamp & 1 == 1;
+        }
+        let result = match self.index.lits.get(lit) {
+            Some(LitEntry {
+                condition, negated, ..
+            }) => match condition.as_ref() {
+                Condition::Geo { shape, .. } => shape.contains(point) != *negated,
+                _ => self.evaluate(lit),
+            },
+            None => false,
+        };
         cached.set(self.gen << 1 | u32::from(result));
         result
     }

@@ -293,6 +293,8 @@ pub struct Polygon {
     points: Vec<Point>,
     /// Boost's geographic envelope of the ring (`None` below 3 points).
     bbox: Option<GeoBox>,
+    /// Per edge of the winding walk: its side, precomputed for points far from it.
+    bands: Vec<winding::EdgeBand>,
 }
 
 impl Polygon {
@@ -300,7 +302,14 @@ impl Polygon {
     /// fewer it covers nothing). A repeated closing vertex is harmless.
     pub fn new(points: Vec<Point>) -> Polygon {
         let bbox = ring_envelope(&points);
-        Polygon { points, bbox }
+        let bands = winding::walk_edges(&points)
+            .map(|(s1, s2)| winding::EdgeBand::new(s1, s2))
+            .collect();
+        Polygon {
+            points,
+            bbox,
+            bands,
+        }
     }
 
     /// The vertices, in the given order, without a closing vertex added.
@@ -313,6 +322,21 @@ impl Polygon {
     /// polygon (Boost's spherical winding with the Andoyer side strategy;
     /// boundary points are covered).
     pub fn covers(&self, p: Point) -> bool {
+        let Some(b) = self.bbox else {
+            return false;
+        };
+        box_covers(b.lon_min, b.lat_min, b.lon_max, b.lat_max, p.lon, p.lat)
+            && winding::point_in_ring_with(p, &self.points, &|edge, s1, s2, q| {
+                edge.and_then(|i| self.bands.get(i))
+                    .and_then(|band| band.side(q))
+                    .unwrap_or_else(|| winding::geographic_side(s1, s2, q))
+            }) >= 0
+    }
+
+    /// [`Polygon::covers`] computing every side exactly (the reference the precomputed edge
+    /// bands are tested against).
+    #[cfg(test)]
+    pub(crate) fn covers_exact(&self, p: Point) -> bool {
         let Some(b) = self.bbox else {
             return false;
         };

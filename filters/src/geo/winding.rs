@@ -77,6 +77,17 @@ pub(crate) fn point_in_ring<S>(p: Point, ring: &[Point], side: &S) -> i32
 where
     S: Fn(Point, Point, Point) -> i32,
 {
+    point_in_ring_with(p, ring, &|_, s1, s2, q| side(s1, s2, q))
+}
+
+/// [`point_in_ring`] with a side strategy that also receives the index of the ring edge it is
+/// asked about (`Some(i)` for the edge from the `i`-th to the `i + 1`-th vertex of the walk, as
+/// listed by [`walk_edges`]; `None` for the synthetic segments of `side_equal`), so that it can
+/// use answers precomputed per edge.
+pub(crate) fn point_in_ring_with<S>(p: Point, ring: &[Point], side: &S) -> i32
+where
+    S: Fn(Option<usize>, Point, Point, Point) -> i32,
+{
     let n = ring.len();
     if n < 3 {
         return -1;
@@ -91,17 +102,30 @@ where
     };
     let mut state = Counter::default();
     for i in 0..n {
-        if !apply(p, at(i), at(i + 1), &mut state, side) {
+        if !apply(p, i, at(i), at(i + 1), &mut state, side) {
             break;
         }
     }
     state.code()
 }
 
-/// `spherical_winding_base::apply`.
-fn apply<S>(point: Point, s1: Point, s2: Point, state: &mut Counter, side: &S) -> bool
+/// The edges [`point_in_ring`] walks, in its order (`(s1, s2)` for edge `i`).
+pub(crate) fn walk_edges(ring: &[Point]) -> impl Iterator<Item = (Point, Point)> + '_ {
+    let n = ring.len();
+    let at = move |i: usize| -> Point {
+        if i == 0 || i == n {
+            ring[0]
+        } else {
+            ring[n - i]
+        }
+    };
+    (0..if n < 3 { 0 } else { n }).map(move |i| (at(i), at(i + 1)))
+}
+
+/// `spherical_winding_base::apply` (`edge`: the index of `s1 -> s2` in the walk).
+fn apply<S>(point: Point, edge: usize, s1: Point, s2: Point, state: &mut Counter, side: &S) -> bool
 where
-    S: Fn(Point, Point, Point) -> i32,
+    S: Fn(Option<usize>, Point, Point, Point) -> i32,
 {
     let mut eq1 = false;
     let mut eq2 = false;
@@ -113,7 +137,7 @@ where
             let side_value = if ci.count == 1 || ci.count == -1 {
                 side_equal(point, if eq1 { s1 } else { s2 }, ci, side)
             } else if !s_antipodal {
-                side(s1, s2, point)
+                side(Some(edge), s1, s2, point)
             } else {
                 let through_north = 180.0 - s1.lat - s2.lat <= 180.0;
                 sign(f64::from(ci.count)) * if through_north { -1 } else { 1 }
@@ -331,7 +355,7 @@ fn calculate_count(
 /// side against a 1°-long eastward (or westward) segment starting at `se`.
 fn side_equal<S>(point: Point, se: Point, ci: CountInfo, side: &S) -> i32
 where
-    S: Fn(Point, Point, Point) -> i32,
+    S: Fn(Option<usize>, Point, Point, Point) -> i32,
 {
     if eq(point.lat, se.lat) {
         return 0;
@@ -347,7 +371,7 @@ where
         lat: se.lat,
         lon: normalize_longitude(lon),
     };
-    side(ss1, ss2, point)
+    side(None, ss1, ss2, point)
 }
 
 /// Andoyer forward azimuth from `p1` to `p2` (degrees in, radians out).
@@ -421,5 +445,97 @@ pub(crate) fn pole_side(p1: Point, p2: Point, pole: Point) -> i32 {
         -1
     } else {
         1
+    }
+}
+
+/// Latitude margin around an edge's envelope, in degrees (5.5 km). The side strategy's zero
+/// set is the Andoyer approximation of the geodesic, which strays from the geodesic (whose
+/// envelope Boost computes) by metres over the longest edges: the margin is hundreds of times
+/// that.
+const BAND_MARGIN: f64 = 0.05;
+
+/// Edges and points beyond this latitude always take the exact side test (near the poles the
+/// longitude-span argument of [`EdgeBand`] degenerates).
+const BAND_MAX_LAT: f64 = 85.0;
+
+/// The side of one ring edge, precomputed for the points far north or far south of it.
+///
+/// The winding walk asks for `side(s1, s2, p)` only when `p`'s longitude lies strictly inside
+/// the edge's longitude span (count ±2), and that is where almost all of the cost of a polygon
+/// test goes (two Andoyer azimuths, a dozen trigonometric calls). Within that span (less than
+/// 180° wide), the side strategy changes sign only on the edge itself: its other zero set, the
+/// backward geodesic from `s1`, and the antipode of `s1` lie outside the span. The edge stays
+/// within its geodesic envelope's latitudes (vertex bulge included) up to the Andoyer error.
+/// So every point of the span north of `lat_max + BAND_MARGIN` (up to [`BAND_MAX_LAT`]) has
+/// one side, and every point south of `lat_min - BAND_MARGIN` the other: each is computed once,
+/// with the exact strategy, at a sample point, and only points inside the band pay for the
+/// exact test. Edges where the samples do not give two opposite non-zero sides (degenerate
+/// edges, spans near 180°, polar edges) always take the exact test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct EdgeBand {
+    lo: f64,
+    hi: f64,
+    north: i8,
+    south: i8,
+}
+
+impl EdgeBand {
+    const EXACT: EdgeBand = EdgeBand {
+        lo: 0.0,
+        hi: 0.0,
+        north: 0,
+        south: 0,
+    };
+
+    pub(crate) fn new(s1: Point, s2: Point) -> EdgeBand {
+        let finite = [s1.lat, s1.lon, s2.lat, s2.lon]
+            .iter()
+            .all(|x| x.is_finite());
+        if !finite || s1.lat.abs() > BAND_MAX_LAT || s2.lat.abs() > BAND_MAX_LAT {
+            return EdgeBand::EXACT;
+        }
+        let span = lon_distance_signed(s1.lon, s2.lon);
+        if span == 0.0 || span.abs() >= 179.0 || span.is_nan() {
+            return EdgeBand::EXACT;
+        }
+        let envelope = super::boost_envelope::envelope_segment(s1, s2);
+        let (lo, hi) = (
+            envelope.lat_min - BAND_MARGIN,
+            envelope.lat_max + BAND_MARGIN,
+        );
+        if !(lo.is_finite() && hi.is_finite()) {
+            return EdgeBand::EXACT;
+        }
+        let lon = normalize_longitude(s1.lon + span / 2.0);
+        let sample = |lat: f64| -> i8 {
+            if lat.abs() < BAND_MAX_LAT {
+                geographic_side(s1, s2, Point { lat, lon }) as i8
+            } else {
+                0
+            }
+        };
+        let (north, south) = (sample(hi + BAND_MARGIN), sample(lo - BAND_MARGIN));
+        if north != 0 && north == south {
+            return EdgeBand::EXACT;
+        }
+        EdgeBand {
+            lo,
+            hi,
+            north,
+            south,
+        }
+    }
+
+    /// The side of `p` when it is known without computing it (`p`'s longitude must lie
+    /// strictly inside the edge's span, as it does whenever the winding walk asks).
+    #[inline]
+    pub(crate) fn side(&self, p: Point) -> Option<i32> {
+        if p.lat > self.hi && p.lat <= BAND_MAX_LAT && self.north != 0 {
+            Some(i32::from(self.north))
+        } else if p.lat < self.lo && p.lat >= -BAND_MAX_LAT && self.south != 0 {
+            Some(i32::from(self.south))
+        } else {
+            None
+        }
     }
 }
