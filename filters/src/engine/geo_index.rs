@@ -32,9 +32,9 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, LitId>;
 #[derive(Default)]
 pub(crate) struct GeoIndex {
     /// One-degree cell -> small shapes whose envelope touches the cell.
-    cells: CellMap,
+    cells: CellMap<LitId>,
     /// Thirty-degree cell -> medium shapes.
-    coarse: CellMap,
+    coarse: CellMap<Bounded>,
     tree: RTree<Entry>,
     /// Shapes whose envelope is empty (they accept no point with |lat| <= 90).
     unbounded: Vec<LitId>,
@@ -100,8 +100,9 @@ impl Grid {
         self.index(lat + 90.0, self.rows()) * self.cols() + self.index(lon + 180.0, self.cols())
     }
 
-    /// The cells an envelope touches, or `None` when there are more than `max_cells`.
-    fn cells_of(self, envelope: &Envelope) -> Option<SmallVec<[u32; 16]>> {
+    /// The cells an envelope touches, each with the longitude interval of the envelope that
+    /// touches it, or `None` when there are more than `max_cells`.
+    fn cells_of(self, envelope: &Envelope) -> Option<SmallVec<[(u32, (f64, f64)); 16]>> {
         let mut cells = SmallVec::new();
         let lat_lo = self.index(envelope.min_lat + 90.0, self.rows());
         let lat_hi = self.index(envelope.max_lat + 90.0, self.rows());
@@ -114,7 +115,7 @@ impl Grid {
             }
             for lat_i in lat_lo..=lat_hi {
                 for lon_i in lon_lo..=lon_hi {
-                    cells.push(lat_i * self.cols() + lon_i);
+                    cells.push((lat_i * self.cols() + lon_i, (lo, hi)));
                 }
             }
         }
@@ -122,21 +123,69 @@ impl Grid {
     }
 }
 
-/// Shapes listed per cell of one grid.
-#[derive(Default)]
-struct CellMap(FoldMap<u32, SmallVec<[LitId; 2]>>);
+/// What a cell lists for one shape.
+trait CellEntry: Copy {
+    fn lit(&self) -> LitId;
+    /// Whether the shape's envelope may hold the point (`lon` in `(-180, 180]`).
+    fn admits(&self, lat: f64, lon: f64) -> bool;
+}
 
-impl CellMap {
-    fn insert(&mut self, cells: &[u32], lit: LitId) {
-        for &c in cells {
-            self.0.entry(c).or_default().push(lit);
+/// In one-degree cells, the literal alone: a shape touches at most [`MAX_CELLS`] of them, so
+/// its envelope is about the cell and testing it would save little.
+impl CellEntry for LitId {
+    #[inline]
+    fn lit(&self) -> LitId {
+        *self
+    }
+
+    #[inline]
+    fn admits(&self, _lat: f64, _lon: f64) -> bool {
+        true
+    }
+}
+
+/// In thirty-degree cells, the literal with its envelope (the longitude interval that touches
+/// the cell), checked before the exact test: a coarse cell is much larger than most of the
+/// shapes it lists.
+#[derive(Clone, Copy)]
+struct Bounded {
+    lit: LitId,
+    lat: (f64, f64),
+    lon: (f64, f64),
+}
+
+impl CellEntry for Bounded {
+    #[inline]
+    fn lit(&self) -> LitId {
+        self.lit
+    }
+
+    #[inline]
+    fn admits(&self, lat: f64, lon: f64) -> bool {
+        self.lat.0 <= lat && lat <= self.lat.1 && self.lon.0 <= lon && lon <= self.lon.1
+    }
+}
+
+/// Shapes listed per cell of one grid.
+struct CellMap<E>(FoldMap<u32, SmallVec<[E; 2]>>);
+
+impl<E> Default for CellMap<E> {
+    fn default() -> Self {
+        CellMap(FoldMap::default())
+    }
+}
+
+impl<E: CellEntry> CellMap<E> {
+    fn insert(&mut self, cells: impl IntoIterator<Item = (u32, E)>) {
+        for (c, entry) in cells {
+            self.0.entry(c).or_default().push(entry);
         }
     }
 
-    fn remove(&mut self, cells: &[u32], lit: LitId) {
-        for c in cells {
+    fn remove(&mut self, cells: &[(u32, (f64, f64))], lit: LitId) {
+        for (c, _) in cells {
             if let Some(list) = self.0.get_mut(c) {
-                list.retain(|l| *l != lit);
+                list.retain(|e| e.lit() != lit);
                 if list.is_empty() {
                     self.0.remove(c);
                 }
@@ -150,16 +199,18 @@ impl CellMap {
             return;
         }
         if let Some(list) = self.0.get(&grid.cell(lat, lon)) {
-            for &lit in list {
-                found(lit);
+            for e in list {
+                if e.admits(lat, lon) {
+                    found(e.lit());
+                }
             }
         }
     }
 
     fn all(&self, found: &mut impl FnMut(LitId)) {
         for list in self.0.values() {
-            for &lit in list {
-                found(lit);
+            for e in list {
+                found(e.lit());
             }
         }
     }
@@ -168,8 +219,8 @@ impl CellMap {
 /// Where a shape is stored.
 enum Place {
     Unbounded,
-    Fine(SmallVec<[u32; 16]>),
-    Coarse(SmallVec<[u32; 16]>),
+    Fine(SmallVec<[(u32, (f64, f64)); 16]>),
+    Coarse(SmallVec<[(u32, (f64, f64)); 16]>),
     Tree,
 }
 
@@ -187,10 +238,14 @@ fn place(envelope: &Envelope) -> Place {
 
 impl GeoIndex {
     pub fn insert(&mut self, shape: &Shape, lit: LitId) {
-        match place(&shape.envelope()) {
+        let envelope = shape.envelope();
+        match place(&envelope) {
             Place::Unbounded => self.unbounded.push(lit),
-            Place::Fine(cells) => self.cells.insert(&cells, lit),
-            Place::Coarse(cells) => self.coarse.insert(&cells, lit),
+            Place::Fine(cells) => self.cells.insert(cells.iter().map(|&(c, _)| (c, lit))),
+            Place::Coarse(cells) => self.coarse.insert(cells.iter().map(|&(c, lon)| {
+                let lat = (envelope.min_lat, envelope.max_lat);
+                (c, Bounded { lit, lat, lon })
+            })),
             Place::Tree => {
                 for entry in entries(shape, lit) {
                     self.tree.insert(entry);

@@ -326,11 +326,12 @@ impl Polygon {
             return false;
         };
         box_covers(b.lon_min, b.lat_min, b.lon_max, b.lat_max, p.lon, p.lat)
-            && winding::point_in_ring_with(p, &self.points, &|edge, s1, s2, q| {
-                edge.and_then(|i| self.bands.get(i))
-                    .and_then(|band| band.side(q))
-                    .unwrap_or_else(|| winding::geographic_side(s1, s2, q))
-            }) >= 0
+            && winding::point_in_ring_banded(
+                p,
+                &self.points,
+                &self.bands,
+                &winding::geographic_side,
+            ) >= 0
     }
 
     /// [`Polygon::covers`] computing every side exactly (the reference the precomputed edge

@@ -1183,6 +1183,20 @@ fn polygon_edge_bands_agree_with_exact_sides() {
                 }
             }
         }
+        // On and around the vertices' meridians and their antimeridians (where edges are
+        // skipped or not), at several latitudes.
+        for v in &points {
+            for base in [v.lon, v.lon + 180.0, v.lon - 180.0] {
+                for dlon in [0.0, 1e-9, -1e-9, 1e-6, -1e-6, 2e-6, -2e-6, 1e-3, -1e-3] {
+                    for lat in [v.lat, center.lat, v.lat + 0.5, v.lat - 0.5] {
+                        probe(Point {
+                            lat,
+                            lon: base + dlon,
+                        });
+                    }
+                }
+            }
+        }
     }
     assert!(checked > 100_000);
 }

@@ -77,16 +77,14 @@ pub(crate) fn point_in_ring<S>(p: Point, ring: &[Point], side: &S) -> i32
 where
     S: Fn(Point, Point, Point) -> i32,
 {
-    point_in_ring_with(p, ring, &|_, s1, s2, q| side(s1, s2, q))
+    point_in_ring_banded(p, ring, &[], side)
 }
 
-/// [`point_in_ring`] with a side strategy that also receives the index of the ring edge it is
-/// asked about (`Some(i)` for the edge from the `i`-th to the `i + 1`-th vertex of the walk, as
-/// listed by [`walk_edges`]; `None` for the synthetic segments of `side_equal`), so that it can
-/// use answers precomputed per edge.
-pub(crate) fn point_in_ring_with<S>(p: Point, ring: &[Point], side: &S) -> i32
+/// [`point_in_ring`] using what `bands` precomputed for the edges of the walk (as listed by
+/// [`walk_edges`]; edges without a band are computed in full): the same answer, faster.
+pub(crate) fn point_in_ring_banded<S>(p: Point, ring: &[Point], bands: &[EdgeBand], side: &S) -> i32
 where
-    S: Fn(Option<usize>, Point, Point, Point) -> i32,
+    S: Fn(Point, Point, Point) -> i32,
 {
     let n = ring.len();
     if n < 3 {
@@ -102,7 +100,7 @@ where
     };
     let mut state = Counter::default();
     for i in 0..n {
-        if !apply(p, i, at(i), at(i + 1), &mut state, side) {
+        if !apply(p, bands.get(i), at(i), at(i + 1), &mut state, side) {
             break;
         }
     }
@@ -122,11 +120,21 @@ pub(crate) fn walk_edges(ring: &[Point]) -> impl Iterator<Item = (Point, Point)>
     (0..if n < 3 { 0 } else { n }).map(move |i| (at(i), at(i + 1)))
 }
 
-/// `spherical_winding_base::apply` (`edge`: the index of `s1 -> s2` in the walk).
-fn apply<S>(point: Point, edge: usize, s1: Point, s2: Point, state: &mut Counter, side: &S) -> bool
+/// `spherical_winding_base::apply` (`band`: what is precomputed for `s1 -> s2`, if anything).
+fn apply<S>(
+    point: Point,
+    band: Option<&EdgeBand>,
+    s1: Point,
+    s2: Point,
+    state: &mut Counter,
+    side: &S,
+) -> bool
 where
-    S: Fn(Option<usize>, Point, Point, Point) -> i32,
+    S: Fn(Point, Point, Point) -> i32,
 {
+    if band.is_some_and(|b| b.skips(point)) {
+        return true;
+    }
     let mut eq1 = false;
     let mut eq2 = false;
     let mut s_antipodal = false;
@@ -137,7 +145,8 @@ where
             let side_value = if ci.count == 1 || ci.count == -1 {
                 side_equal(point, if eq1 { s1 } else { s2 }, ci, side)
             } else if !s_antipodal {
-                side(Some(edge), s1, s2, point)
+                band.and_then(|b| b.side(point))
+                    .unwrap_or_else(|| side(s1, s2, point))
             } else {
                 let through_north = 180.0 - s1.lat - s2.lat <= 180.0;
                 sign(f64::from(ci.count)) * if through_north { -1 } else { 1 }
@@ -355,7 +364,7 @@ fn calculate_count(
 /// side against a 1°-long eastward (or westward) segment starting at `se`.
 fn side_equal<S>(point: Point, se: Point, ci: CountInfo, side: &S) -> i32
 where
-    S: Fn(Option<usize>, Point, Point, Point) -> i32,
+    S: Fn(Point, Point, Point) -> i32,
 {
     if eq(point.lat, se.lat) {
         return 0;
@@ -371,7 +380,7 @@ where
         lat: se.lat,
         lon: normalize_longitude(lon),
     };
-    side(None, ss1, ss2, point)
+    side(ss1, ss2, point)
 }
 
 /// Andoyer forward azimuth from `p1` to `p2` (degrees in, radians out).
@@ -471,12 +480,36 @@ const BAND_MAX_LAT: f64 = 85.0;
 /// with the exact strategy, at a sample point, and only points inside the band pay for the
 /// exact test. Edges where the samples do not give two opposite non-zero sides (degenerate
 /// edges, spans near 180°, polar edges) always take the exact test.
+///
+/// The band also records the edge's longitude span, so that the walk skips at once the edges
+/// whose span (and its antimeridian copy) is far from the point's longitude: for those Boost's
+/// `check_touch` and `calculate_count` find no touch and a count of 0 (all their longitude
+/// equalities are fuzzy to about 1e-13°; [`SKIP_MARGIN`] is far wider), so the edge changes
+/// nothing, and the walk avoids their dozen `fmod`-based longitude normalizations.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct EdgeBand {
     lo: f64,
     hi: f64,
     north: i8,
     south: i8,
+    /// `s1`'s normalized longitude and the signed span to `s2` (`span == 0`: never skip).
+    start: f64,
+    span: f64,
+}
+
+/// Longitude margin of the skip test, in degrees.
+const SKIP_MARGIN: f64 = 1e-6;
+
+/// `x` wrapped into `(-180, 180]` by at most one turn (`x` in `[-540, 540]`).
+#[inline]
+fn wrap_once(x: f64) -> f64 {
+    if x > 180.0 {
+        x - 360.0
+    } else if x <= -180.0 {
+        x + 360.0
+    } else {
+        x
+    }
 }
 
 impl EdgeBand {
@@ -485,6 +518,8 @@ impl EdgeBand {
         hi: 0.0,
         north: 0,
         south: 0,
+        start: 0.0,
+        span: 0.0,
     };
 
     pub(crate) fn new(s1: Point, s2: Point) -> EdgeBand {
@@ -523,7 +558,26 @@ impl EdgeBand {
             hi,
             north,
             south,
+            start: normalize_longitude(s1.lon),
+            span,
         }
+    }
+
+    /// Whether the edge's longitude span, and its antimeridian copy, are far from `p`'s
+    /// longitude (the edge then changes nothing in the walk).
+    #[inline]
+    pub(crate) fn skips(&self, p: Point) -> bool {
+        if self.span == 0.0 || !(-180.0..=180.0).contains(&p.lon) {
+            return false;
+        }
+        let (lo, hi) = if self.span > 0.0 {
+            (-SKIP_MARGIN, self.span + SKIP_MARGIN)
+        } else {
+            (self.span - SKIP_MARGIN, SKIP_MARGIN)
+        };
+        let d = wrap_once(p.lon - self.start);
+        let anti = wrap_once(d - 180.0);
+        !(lo < d && d < hi) && !(lo < anti && anti < hi)
     }
 
     /// The side of `p` when it is known without computing it (`p`'s longitude must lie
