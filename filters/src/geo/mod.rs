@@ -334,6 +334,12 @@ impl Polygon {
             ) >= 0
     }
 
+    /// How many edges have sub-bands (for tests).
+    #[cfg(test)]
+    pub(crate) fn sub_banded_edges(&self) -> usize {
+        self.bands.iter().filter(|b| b.has_sub_bands()).count()
+    }
+
     /// [`Polygon::covers`] computing every side exactly (the reference the precomputed edge
     /// bands are tested against).
     #[cfg(test)]

@@ -1129,6 +1129,7 @@ fn polygon_edge_bands_agree_with_exact_sides() {
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let mut checked = 0usize;
+    let mut sub_banded = 0usize;
     for round in 0..600 {
         let radius = match round % 3 {
             0 => 10.0,
@@ -1157,6 +1158,7 @@ fn polygon_edge_bands_agree_with_exact_sides() {
             .collect();
         points.push(points[0]);
         let polygon = Polygon::new(points.clone());
+        sub_banded += polygon.sub_banded_edges();
         let mut probe = |p: Point| {
             assert_eq!(
                 polygon.covers(p),
@@ -1183,6 +1185,29 @@ fn polygon_edge_bands_agree_with_exact_sides() {
                 }
             }
         }
+        // Along the great circle of each edge (where sub-bands cut the latitudes), just inside
+        // and just outside the margins.
+        for pair in points.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let span = (b.lon - a.lon + 540.0).rem_euclid(360.0) - 180.0;
+            let (t1, t2) = (a.lat.to_radians().tan(), b.lat.to_radians().tan());
+            for k in 1..40 {
+                let along = span * f64::from(k) / 40.0;
+                let lat = ((t1 * (span - along).to_radians().sin()
+                    + t2 * along.to_radians().sin())
+                    / span.to_radians().sin())
+                .atan()
+                .to_degrees();
+                for dlat in [
+                    0.0, 0.003, -0.003, 0.02, -0.02, 0.049, -0.049, 0.051, -0.051, 0.3,
+                ] {
+                    probe(Point {
+                        lat: lat + dlat,
+                        lon: a.lon + along,
+                    });
+                }
+            }
+        }
         // On and around the vertices' meridians and their antimeridians (where edges are
         // skipped or not), at several latitudes.
         for v in &points {
@@ -1199,4 +1224,5 @@ fn polygon_edge_bands_agree_with_exact_sides() {
         }
     }
     assert!(checked > 100_000);
+    assert!(sub_banded > 500, "{sub_banded} edges with sub-bands");
 }

@@ -18,7 +18,7 @@
 //! does, and exact ones where Boost does.
 
 use super::ellipsoid::{
-    andoyer_inverse, eq, lon_distance_signed, normalize_longitude, points_equal, sign, D2R,
+    andoyer_inverse, eq, lon_distance_signed, normalize_longitude, points_equal, sign, D2R, R2D,
 };
 use super::Point;
 use std::f64::consts::PI;
@@ -486,7 +486,16 @@ const BAND_MAX_LAT: f64 = 85.0;
 /// `check_touch` and `calculate_count` find no touch and a count of 0 (all their longitude
 /// equalities are fuzzy to about 1e-13°; [`SKIP_MARGIN`] is far wider), so the edge changes
 /// nothing, and the walk avoids their dozen `fmod`-based longitude normalizations.
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// A long diagonal edge has a wide latitude band, so edges of moderate latitude also get
+/// *sub-bands*: the span is cut in pieces of at most [`SUB_WIDTH`] degrees of longitude, and
+/// each piece has the band of the edge over it. The edge's latitude at each cut is that of the
+/// great circle through the endpoints, *verified* with the exact strategy (the sides just north
+/// and just south of it must be the two sides above, so the exact zero set crosses the cut
+/// within [`SUB_CHECK`]); over a piece, the curve strays from the chord of its ends by less than
+/// 0.004° below [`SUB_MAX_LAT`], and each sub-band adds [`BAND_MARGIN`]. If any cut fails the
+/// check, the edge keeps its single band.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct EdgeBand {
     lo: f64,
     hi: f64,
@@ -495,7 +504,18 @@ pub(crate) struct EdgeBand {
     /// `s1`'s normalized longitude and the signed span to `s2` (`span == 0`: never skip).
     start: f64,
     span: f64,
+    /// Per piece of the span, in order from `s1`: its latitude band (empty: none).
+    sub: Box<[(f64, f64)]>,
 }
+
+/// Longest piece of an edge's span with a sub-band, in degrees of longitude.
+const SUB_WIDTH: f64 = 1.0;
+/// Most pieces per edge.
+const SUB_MAX: usize = 64;
+/// Edges with a sub-band stay within these latitudes.
+const SUB_MAX_LAT: f64 = 60.0;
+/// Latitude offset of the exact-side check at each cut, in degrees.
+const SUB_CHECK: f64 = 0.01;
 
 /// Longitude margin of the skip test, in degrees.
 const SKIP_MARGIN: f64 = 1e-6;
@@ -513,25 +533,28 @@ fn wrap_once(x: f64) -> f64 {
 }
 
 impl EdgeBand {
-    const EXACT: EdgeBand = EdgeBand {
-        lo: 0.0,
-        hi: 0.0,
-        north: 0,
-        south: 0,
-        start: 0.0,
-        span: 0.0,
-    };
+    fn exact() -> EdgeBand {
+        EdgeBand {
+            lo: 0.0,
+            hi: 0.0,
+            north: 0,
+            south: 0,
+            start: 0.0,
+            span: 0.0,
+            sub: Box::new([]),
+        }
+    }
 
     pub(crate) fn new(s1: Point, s2: Point) -> EdgeBand {
         let finite = [s1.lat, s1.lon, s2.lat, s2.lon]
             .iter()
             .all(|x| x.is_finite());
         if !finite || s1.lat.abs() > BAND_MAX_LAT || s2.lat.abs() > BAND_MAX_LAT {
-            return EdgeBand::EXACT;
+            return EdgeBand::exact();
         }
         let span = lon_distance_signed(s1.lon, s2.lon);
         if span == 0.0 || span.abs() >= 179.0 || span.is_nan() {
-            return EdgeBand::EXACT;
+            return EdgeBand::exact();
         }
         let envelope = super::boost_envelope::envelope_segment(s1, s2);
         let (lo, hi) = (
@@ -539,7 +562,7 @@ impl EdgeBand {
             envelope.lat_max + BAND_MARGIN,
         );
         if !(lo.is_finite() && hi.is_finite()) {
-            return EdgeBand::EXACT;
+            return EdgeBand::exact();
         }
         let lon = normalize_longitude(s1.lon + span / 2.0);
         let sample = |lat: f64| -> i8 {
@@ -551,8 +574,13 @@ impl EdgeBand {
         };
         let (north, south) = (sample(hi + BAND_MARGIN), sample(lo - BAND_MARGIN));
         if north != 0 && north == south {
-            return EdgeBand::EXACT;
+            return EdgeBand::exact();
         }
+        let sub = if north != 0 && south != 0 && lo.min(-hi) > -SUB_MAX_LAT {
+            sub_bands(s1, s2, span, north, south)
+        } else {
+            Box::new([])
+        };
         EdgeBand {
             lo,
             hi,
@@ -560,6 +588,7 @@ impl EdgeBand {
             south,
             start: normalize_longitude(s1.lon),
             span,
+            sub,
         }
     }
 
@@ -584,12 +613,67 @@ impl EdgeBand {
     /// strictly inside the edge's span, as it does whenever the winding walk asks).
     #[inline]
     pub(crate) fn side(&self, p: Point) -> Option<i32> {
-        if p.lat > self.hi && p.lat <= BAND_MAX_LAT && self.north != 0 {
+        let (lo, hi) = self.band_at(p.lon);
+        if p.lat > hi && p.lat <= BAND_MAX_LAT && self.north != 0 {
             Some(i32::from(self.north))
-        } else if p.lat < self.lo && p.lat >= -BAND_MAX_LAT && self.south != 0 {
+        } else if p.lat < lo && p.lat >= -BAND_MAX_LAT && self.south != 0 {
             Some(i32::from(self.south))
         } else {
             None
         }
     }
+
+    /// Whether the edge has sub-bands (for tests).
+    #[cfg(test)]
+    pub(crate) fn has_sub_bands(&self) -> bool {
+        !self.sub.is_empty()
+    }
+
+    /// The band that bounds the edge at longitude `lon` (inside the span): the sub-band of
+    /// its piece, or the whole band.
+    #[inline]
+    fn band_at(&self, lon: f64) -> (f64, f64) {
+        let n = self.sub.len();
+        if n == 0 || !(-180.0..=180.0).contains(&lon) {
+            return (self.lo, self.hi);
+        }
+        let t = wrap_once(lon - self.start) / self.span;
+        // A cast floors non-negative values (NaN gives 0); rounding at a cut is harmless, the
+        // sub-bands on both sides of a cut both hold the edge's latitude there.
+        let piece = ((t.max(0.0) * n as f64) as usize).min(n - 1);
+        self.sub.get(piece).copied().unwrap_or((self.lo, self.hi))
+    }
+}
+
+/// The sub-bands of an edge (see [`EdgeBand`]), or none when a cut fails its check.
+fn sub_bands(s1: Point, s2: Point, span: f64, north: i8, south: i8) -> Box<[(f64, f64)]> {
+    let pieces = (span.abs() / SUB_WIDTH).ceil() as usize;
+    if pieces < 2 || pieces > SUB_MAX {
+        return Box::new([]);
+    }
+    let (t1, t2) = ((s1.lat * D2R).tan(), (s2.lat * D2R).tan());
+    let sin_span = (span * D2R).sin();
+    let mut lats = Vec::with_capacity(pieces + 1);
+    lats.push(s1.lat);
+    for k in 1..pieces {
+        let along = span * k as f64 / pieces as f64;
+        // Latitude of the great circle through s1 and s2 at `along` degrees east of s1.
+        let lat = ((t1 * ((span - along) * D2R).sin() + t2 * (along * D2R).sin()) / sin_span)
+            .atan()
+            * R2D;
+        let lon = normalize_longitude(s1.lon + along);
+        let side_at = |lat: f64| geographic_side(s1, s2, Point { lat, lon }) as i8;
+        if !lat.is_finite()
+            || lat.abs() > SUB_MAX_LAT
+            || side_at(lat + SUB_CHECK) != north
+            || side_at(lat - SUB_CHECK) != south
+        {
+            return Box::new([]);
+        }
+        lats.push(lat);
+    }
+    lats.push(s2.lat);
+    lats.windows(2)
+        .map(|w| (w[0].min(w[1]) - BAND_MARGIN, w[0].max(w[1]) + BAND_MARGIN))
+        .collect()
 }
