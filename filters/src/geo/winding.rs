@@ -132,14 +132,18 @@ fn apply<S>(
 where
     S: Fn(Point, Point, Point) -> i32,
 {
-    if band.is_some_and(|b| b.skips(point)) {
-        return true;
-    }
     let mut eq1 = false;
     let mut eq2 = false;
     let mut s_antipodal = false;
 
-    let ci = check_segment(point, s1, s2, state, &mut eq1, &mut eq2, &mut s_antipodal);
+    let ci = match band.map_or(Span::Near, |b| b.locate(point)) {
+        Span::Far => return true,
+        Span::Inside(count) => CountInfo {
+            count,
+            is_anti: false,
+        },
+        Span::Near => check_segment(point, s1, s2, state, &mut eq1, &mut eq2, &mut s_antipodal),
+    };
     if ci.count != 0 {
         if !ci.is_anti {
             let side_value = if ci.count == 1 || ci.count == -1 {
@@ -485,7 +489,8 @@ const BAND_MAX_LAT: f64 = 85.0;
 /// whose span (and its antimeridian copy) is far from the point's longitude: for those Boost's
 /// `check_touch` and `calculate_count` find no touch and a count of 0 (all their longitude
 /// equalities are fuzzy to about 1e-13°; [`SKIP_MARGIN`] is far wider), so the edge changes
-/// nothing, and the walk avoids their dozen `fmod`-based longitude normalizations.
+/// nothing, and the walk avoids their dozen `fmod`-based longitude normalizations. Likewise a
+/// point well inside the span is counted without them ([`Span::Inside`]).
 ///
 /// A long diagonal edge has a wide latitude band, so edges of moderate latitude also get
 /// *sub-bands*: the span is cut in pieces of at most [`SUB_WIDTH`] degrees of longitude, and
@@ -516,6 +521,19 @@ const SUB_MAX: usize = 64;
 const SUB_MAX_LAT: f64 = 60.0;
 /// Latitude offset of the exact-side check at each cut, in degrees.
 const SUB_CHECK: f64 = 0.01;
+
+/// Where a point's longitude lies with respect to an edge's longitude span.
+enum Span {
+    /// Far from the span and from its antimeridian copy: the edge changes nothing.
+    Far,
+    /// Strictly inside the span, far from its ends: Boost's `check_touch` finds no touch (no
+    /// longitude equality holds, the antimeridian copies of the ends are more than a degree
+    /// away since the span is below 179°) and `calculate_count` counts this crossing (±2,
+    /// with the span's sign); only the side remains to compute.
+    Inside(i32),
+    /// Near an end of the span or of its copy: Boost's full logic.
+    Near,
+}
 
 /// Longitude margin of the skip test, in degrees.
 const SKIP_MARGIN: f64 = 1e-6;
@@ -592,12 +610,11 @@ impl EdgeBand {
         }
     }
 
-    /// Whether the edge's longitude span, and its antimeridian copy, are far from `p`'s
-    /// longitude (the edge then changes nothing in the walk).
+    /// Where `p`'s longitude lies with respect to the edge's span (see [`Span`]).
     #[inline]
-    pub(crate) fn skips(&self, p: Point) -> bool {
+    fn locate(&self, p: Point) -> Span {
         if self.span == 0.0 || !(-180.0..=180.0).contains(&p.lon) {
-            return false;
+            return Span::Near;
         }
         let (lo, hi) = if self.span > 0.0 {
             (-SKIP_MARGIN, self.span + SKIP_MARGIN)
@@ -606,7 +623,13 @@ impl EdgeBand {
         };
         let d = wrap_once(p.lon - self.start);
         let anti = wrap_once(d - 180.0);
-        !(lo < d && d < hi) && !(lo < anti && anti < hi)
+        if !(lo < d && d < hi) && !(lo < anti && anti < hi) {
+            Span::Far
+        } else if lo + 2.0 * SKIP_MARGIN < d && d < hi - 2.0 * SKIP_MARGIN {
+            Span::Inside(if self.span > 0.0 { 2 } else { -2 })
+        } else {
+            Span::Near
+        }
     }
 
     /// The side of `p` when it is known without computing it (`p`'s longitude must lie
