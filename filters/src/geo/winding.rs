@@ -493,7 +493,8 @@ const BAND_MAX_LAT: f64 = 85.0;
 /// point well inside the span is counted without them ([`Span::Inside`]).
 ///
 /// A long diagonal edge has a wide latitude band, so edges of moderate latitude also get
-/// *sub-bands*: the span is cut in pieces of at most [`SUB_WIDTH`] degrees of longitude, and
+/// *sub-bands*: the span is cut in pieces of at most [`SUB_WIDTH`] degrees of longitude (and
+/// of latitude between their ends, on the chord), and
 /// each piece has the band of the edge over it. The edge's latitude at each cut is that of the
 /// great circle through the endpoints, *verified* with the exact strategy (the sides just north
 /// and just south of it must be the two sides above, so the exact zero set crosses the cut
@@ -670,7 +671,9 @@ impl EdgeBand {
 
 /// The sub-bands of an edge (see [`EdgeBand`]), or none when a cut fails its check.
 fn sub_bands(s1: Point, s2: Point, span: f64, north: i8, south: i8) -> Box<[(f64, f64)]> {
-    let pieces = (span.abs() / SUB_WIDTH).ceil() as usize;
+    // Steep edges get more pieces than their longitude span alone asks for, so that each
+    // piece's band stays about a degree tall.
+    let pieces = (span.abs().max((s2.lat - s1.lat).abs()) / SUB_WIDTH).ceil() as usize;
     if pieces < 2 || pieces > SUB_MAX {
         return Box::new([]);
     }
