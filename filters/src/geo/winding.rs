@@ -507,7 +507,10 @@ pub(crate) struct EdgeBand {
     hi: f64,
     north: i8,
     south: i8,
-    /// `s1`'s normalized longitude and the signed span to `s2` (`span == 0`: never skip).
+    /// Whether `start` and `span` are set (else the walk runs Boost's logic in full).
+    has_span: bool,
+    /// `s1`'s normalized longitude and the signed span to `s2` (0 for a meridian edge, which
+    /// Boost never counts for a point off its meridian and its antimeridian).
     start: f64,
     span: f64,
     /// Per piece of the span, in order from `s1`: its latitude band (empty: none).
@@ -558,6 +561,7 @@ impl EdgeBand {
             hi: 0.0,
             north: 0,
             south: 0,
+            has_span: false,
             start: 0.0,
             span: 0.0,
             sub: Box::new([]),
@@ -572,7 +576,14 @@ impl EdgeBand {
             return EdgeBand::exact();
         }
         let span = lon_distance_signed(s1.lon, s2.lon);
-        if span == 0.0 || span.abs() >= 179.0 || span.is_nan() {
+        if span == 0.0 {
+            return EdgeBand {
+                has_span: true,
+                start: normalize_longitude(s1.lon),
+                ..EdgeBand::exact()
+            };
+        }
+        if span.abs() >= 179.0 || span.is_nan() {
             return EdgeBand::exact();
         }
         let envelope = super::boost_envelope::envelope_segment(s1, s2);
@@ -605,6 +616,7 @@ impl EdgeBand {
             hi,
             north,
             south,
+            has_span: true,
             start: normalize_longitude(s1.lon),
             span,
             sub,
@@ -614,7 +626,7 @@ impl EdgeBand {
     /// Where `p`'s longitude lies with respect to the edge's span (see [`Span`]).
     #[inline]
     fn locate(&self, p: Point) -> Span {
-        if self.span == 0.0 || !(-180.0..=180.0).contains(&p.lon) {
+        if !self.has_span || !(-180.0..=180.0).contains(&p.lon) {
             return Span::Near;
         }
         let (lo, hi) = if self.span > 0.0 {
