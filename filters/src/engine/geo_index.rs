@@ -297,3 +297,79 @@ impl GeoIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::{Annulus, BoundingBox, Circle};
+
+    /// Every shape that accepts a point is among the candidates `locate` reports, whichever
+    /// structure holds it (fine grid, coarse grid, R-tree), and removal forgets it.
+    #[test]
+    fn locate_reports_every_shape_holding_the_point() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut shapes = Vec::new();
+        for i in 0..600u32 {
+            let center = Point {
+                lat: rand() * 180.0 - 90.0,
+                lon: rand() * 360.0 - 180.0,
+            };
+            let radius = [500.0, 50_000.0, 800_000.0, 5_000_000.0][i as usize % 4] * rand();
+            let shape = match i % 3 {
+                0 => Shape::Circle(Circle { center, radius }),
+                1 => Shape::Annulus(Annulus {
+                    center,
+                    from: radius / 2.0,
+                    to: radius,
+                }),
+                _ => {
+                    let side = radius / 100_000.0;
+                    Shape::BoundingBox(BoundingBox {
+                        top: (center.lat + side).min(90.0),
+                        bottom: center.lat,
+                        left: center.lon,
+                        right: center.lon + side,
+                    })
+                }
+            };
+            shapes.push(shape);
+        }
+        let mut index = GeoIndex::default();
+        for (lit, shape) in shapes.iter().enumerate() {
+            index.insert(shape, lit as LitId);
+        }
+        assert!(!index.cells.0.is_empty() && !index.coarse.0.is_empty() && index.tree.size() > 0);
+        let points: Vec<Point> = (0..3000)
+            .map(|_| Point {
+                lat: rand() * 180.0 - 90.0,
+                lon: rand() * 360.0 - 180.0,
+            })
+            .chain(shapes.iter().filter_map(|s| match s {
+                Shape::Circle(c) => Some(c.center),
+                _ => None,
+            }))
+            .collect();
+        let mut hits = 0;
+        for &p in &points {
+            let mut found = Vec::new();
+            index.locate(p, |lit| found.push(lit));
+            for (lit, shape) in shapes.iter().enumerate() {
+                if shape.contains(p) {
+                    hits += 1;
+                    assert!(found.contains(&(lit as LitId)), "{shape:?} at {p:?}");
+                }
+            }
+        }
+        assert!(hits > 100);
+        for (lit, shape) in shapes.iter().enumerate() {
+            index.remove(shape, lit as LitId);
+        }
+        assert!(index.is_empty());
+    }
+}
