@@ -29,7 +29,6 @@ pub(crate) const MAX_CELLS: usize = 16;
 type LitId = u32;
 type Entry = GeomWithData<Rectangle<[f64; 2]>, LitId>;
 
-#[derive(Default)]
 pub(crate) struct GeoIndex {
     /// One-degree cell -> small shapes whose envelope touches the cell.
     cells: CellMap<LitId>,
@@ -38,6 +37,17 @@ pub(crate) struct GeoIndex {
     tree: RTree<Entry>,
     /// Shapes whose envelope is empty (they accept no point with |lat| <= 90).
     unbounded: Vec<LitId>,
+}
+
+impl Default for GeoIndex {
+    fn default() -> Self {
+        GeoIndex {
+            cells: CellMap::sparse(),
+            coarse: CellMap::dense(COARSE),
+            tree: RTree::default(),
+            unbounded: Vec::new(),
+        }
+    }
 }
 
 fn entries(shape: &Shape, lit: LitId) -> impl Iterator<Item = Entry> {
@@ -166,28 +176,90 @@ impl CellEntry for Bounded {
     }
 }
 
-/// Shapes listed per cell of one grid.
-struct CellMap<E>(FoldMap<u32, SmallVec<[E; 2]>>);
-
-impl<E> Default for CellMap<E> {
-    fn default() -> Self {
-        CellMap(FoldMap::default())
-    }
+/// Shapes listed per cell of one grid: in a hash map of the non-empty cells (the fine grid has
+/// 64,800 cells, most of them empty), or in a plain array indexed by cell (the coarse grid has
+/// 72: no hashing on the matching path), allocated with the first shape and freed with the
+/// last.
+enum CellMap<E> {
+    Sparse(FoldMap<u32, SmallVec<[E; 2]>>),
+    Dense {
+        cells: Vec<SmallVec<[E; 2]>>,
+        /// Non-empty cells.
+        used: usize,
+        /// Cells of the grid.
+        size: usize,
+    },
 }
 
 impl<E: CellEntry> CellMap<E> {
-    fn insert(&mut self, cells: impl IntoIterator<Item = (u32, E)>) {
-        for (c, entry) in cells {
-            self.0.entry(c).or_default().push(entry);
+    fn sparse() -> CellMap<E> {
+        CellMap::Sparse(FoldMap::default())
+    }
+
+    fn dense(grid: Grid) -> CellMap<E> {
+        CellMap::Dense {
+            cells: Vec::new(),
+            used: 0,
+            size: (grid.rows() * grid.cols()) as usize,
         }
     }
 
-    fn remove(&mut self, cells: &[(u32, (f64, f64))], lit: LitId) {
-        for (c, _) in cells {
-            if let Some(list) = self.0.get_mut(c) {
-                list.retain(|e| e.lit() != lit);
-                if list.is_empty() {
-                    self.0.remove(c);
+    fn is_empty(&self) -> bool {
+        match self {
+            CellMap::Sparse(map) => map.is_empty(),
+            CellMap::Dense { used, .. } => *used == 0,
+        }
+    }
+
+    #[inline]
+    fn get(&self, cell: u32) -> Option<&SmallVec<[E; 2]>> {
+        match self {
+            CellMap::Sparse(map) => map.get(&cell),
+            CellMap::Dense { cells, .. } => cells.get(cell as usize),
+        }
+    }
+
+    fn insert(&mut self, entries: impl IntoIterator<Item = (u32, E)>) {
+        for (c, entry) in entries {
+            match self {
+                CellMap::Sparse(map) => map.entry(c).or_default().push(entry),
+                CellMap::Dense { cells, used, size } => {
+                    if cells.is_empty() {
+                        cells.resize_with(*size, SmallVec::new);
+                    }
+                    if let Some(list) = cells.get_mut(c as usize) {
+                        *used += usize::from(list.is_empty());
+                        list.push(entry);
+                    }
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, entries: &[(u32, (f64, f64))], lit: LitId) {
+        for &(c, _) in entries {
+            match self {
+                CellMap::Sparse(map) => {
+                    if let Some(list) = map.get_mut(&c) {
+                        list.retain(|e| e.lit() != lit);
+                        if list.is_empty() {
+                            map.remove(&c);
+                        }
+                    }
+                }
+                CellMap::Dense { cells, used, .. } => {
+                    if let Some(list) = cells.get_mut(c as usize) {
+                        let had = !list.is_empty();
+                        list.retain(|e| e.lit() != lit);
+                        if had && list.is_empty() {
+                            *used -= 1;
+                            // Give the spilled buffer back.
+                            *list = SmallVec::new();
+                        }
+                    }
+                    if *used == 0 {
+                        *cells = Vec::new();
+                    }
                 }
             }
         }
@@ -195,10 +267,10 @@ impl<E: CellEntry> CellMap<E> {
 
     #[inline]
     fn locate(&self, grid: Grid, lat: f64, lon: f64, found: &mut impl FnMut(LitId)) {
-        if self.0.is_empty() {
+        if self.is_empty() {
             return;
         }
-        if let Some(list) = self.0.get(&grid.cell(lat, lon)) {
+        if let Some(list) = self.get(grid.cell(lat, lon)) {
             for e in list {
                 if e.admits(lat, lon) {
                     found(e.lit());
@@ -208,7 +280,11 @@ impl<E: CellEntry> CellMap<E> {
     }
 
     fn all(&self, found: &mut impl FnMut(LitId)) {
-        for list in self.0.values() {
+        let lists: Box<dyn Iterator<Item = &SmallVec<[E; 2]>>> = match self {
+            CellMap::Sparse(map) => Box::new(map.values()),
+            CellMap::Dense { cells, .. } => Box::new(cells.iter()),
+        };
+        for list in lists {
             for e in list {
                 found(e.lit());
             }
@@ -268,8 +344,8 @@ impl GeoIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.0.is_empty()
-            && self.coarse.0.is_empty()
+        self.cells.is_empty()
+            && self.coarse.is_empty()
             && self.tree.size() == 0
             && self.unbounded.is_empty()
     }
@@ -344,7 +420,7 @@ mod tests {
         for (lit, shape) in shapes.iter().enumerate() {
             index.insert(shape, lit as LitId);
         }
-        assert!(!index.cells.0.is_empty() && !index.coarse.0.is_empty() && index.tree.size() > 0);
+        assert!(!index.cells.is_empty() && !index.coarse.is_empty() && index.tree.size() > 0);
         let points: Vec<Point> = (0..3000)
             .map(|_| Point {
                 lat: rand() * 180.0 - 90.0,
@@ -371,5 +447,6 @@ mod tests {
             index.remove(shape, lit as LitId);
         }
         assert!(index.is_empty());
+        assert!(matches!(&index.coarse, CellMap::Dense { cells, .. } if cells.is_empty()));
     }
 }

@@ -492,6 +492,10 @@ impl Envelope {
     /// A finite longitude normalized into `(-180, 180]`, the form
     /// [`Envelope::lon_ranges`] expects.
     pub fn index_lon(lon: f64) -> f64 {
+        if lon > -180.0 && lon <= 180.0 {
+            // Already normalized (`%` would return it unchanged, through a libm call).
+            return lon;
+        }
         let l = lon % 360.0;
         if l > 180.0 {
             l - 360.0
