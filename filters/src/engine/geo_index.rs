@@ -67,6 +67,9 @@ fn indexable(p: Point) -> bool {
     p.lat.is_finite() && p.lon.is_finite() && p.lat.abs() <= 90.0
 }
 
+/// Cells an envelope touches, each with the longitude interval of the envelope touching it.
+type CellList = SmallVec<[(u32, (f64, f64)); 16]>;
+
 /// A grid of square cells over latitudes `[-90, 90]` and longitudes `[-180, 180]`.
 #[derive(Clone, Copy)]
 struct Grid {
@@ -112,7 +115,7 @@ impl Grid {
 
     /// The cells an envelope touches, each with the longitude interval of the envelope that
     /// touches it, or `None` when there are more than `max_cells`.
-    fn cells_of(self, envelope: &Envelope) -> Option<SmallVec<[(u32, (f64, f64)); 16]>> {
+    fn cells_of(self, envelope: &Envelope) -> Option<CellList> {
         let mut cells = SmallVec::new();
         let lat_lo = self.index(envelope.min_lat + 90.0, self.rows());
         let lat_hi = self.index(envelope.max_lat + 90.0, self.rows());
@@ -295,8 +298,8 @@ impl<E: CellEntry> CellMap<E> {
 /// Where a shape is stored.
 enum Place {
     Unbounded,
-    Fine(SmallVec<[(u32, (f64, f64)); 16]>),
-    Coarse(SmallVec<[(u32, (f64, f64)); 16]>),
+    Fine(CellList),
+    Coarse(CellList),
     Tree,
 }
 

@@ -636,7 +636,8 @@ impl EdgeBand {
         };
         let d = wrap_once(p.lon - self.start);
         let anti = wrap_once(d - 180.0);
-        if !(lo < d && d < hi) && !(lo < anti && anti < hi) {
+        let near = |x: f64| lo < x && x < hi;
+        if !near(d) && !near(anti) {
             Span::Far
         } else if lo + 2.0 * SKIP_MARGIN < d && d < hi - 2.0 * SKIP_MARGIN {
             Span::Inside(if self.span > 0.0 { 2 } else { -2 })
@@ -686,7 +687,7 @@ fn sub_bands(s1: Point, s2: Point, span: f64, north: i8, south: i8) -> Box<[(f64
     // Steep edges get more pieces than their longitude span alone asks for, so that each
     // piece's band stays about a degree tall.
     let pieces = (span.abs().max((s2.lat - s1.lat).abs()) / SUB_WIDTH).ceil() as usize;
-    if pieces < 2 || pieces > SUB_MAX {
+    if !(2..=SUB_MAX).contains(&pieces) {
         return Box::new([]);
     }
     let (t1, t2) = ((s1.lat * D2R).tan(), (s2.lat * D2R).tan());
