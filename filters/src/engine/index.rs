@@ -42,8 +42,9 @@
 //!
 //! `equals` anchors: a scalar map, looked up with the document's value. `exists`: a slot.
 //! Array values of `exists f[v]`: a scalar map probed with each element. `range`: a stabbing
-//! structure ([`RangeIndex`]). Geo anchors: an R-tree of conservative envelopes, then the exact
-//! test. `regexp`, `select` and `match` anchors: evaluated when the node is reached.
+//! structure ([`RangeIndex`]). Geo anchors: grids of one-degree and thirty-degree cells and an
+//! R-tree of conservative envelopes ([`GeoIndex`]), then the exact test on the parsed point.
+//! `regexp`, `select` and `match` anchors: evaluated when the node is reached.
 //!
 //! # Scratch
 //!
