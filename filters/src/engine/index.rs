@@ -606,7 +606,7 @@ impl Index {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => self.test_with(doc, &mut scratch, out),
             // Unreachable (no re-entrancy), but never panic: use a fresh scratch.
-            Err(_) => self.test_with(doc, &mut Scratch::default(), out),
+            Err(_) => self.test_with(doc, &mut Scratch::new(), out),
         });
     }
 
@@ -1055,9 +1055,11 @@ fn recycle<'a, 'b>(mut v: Vec<&'a Value>) -> Vec<&'b Value> {
 
 /// Per-thread matching state. Arrays are stamped with a generation number instead of being
 /// cleared, so starting a document costs nothing.
-#[derive(Default)]
 struct Scratch {
     gen: u32,
+    /// The `(fields, filters, literals)` capacities the arrays were last fitted to: while they
+    /// do not change, starting a document skips the fitting.
+    fitted: (usize, usize, usize),
     field_gen: Vec<u32>,
     field_pos: Vec<u32>,
     filter_gen: Vec<u32>,
@@ -1068,16 +1070,47 @@ struct Scratch {
 }
 
 impl Scratch {
+    const fn new() -> Scratch {
+        Scratch {
+            gen: 0,
+            fitted: (0, 0, 0),
+            field_gen: Vec::new(),
+            field_pos: Vec::new(),
+            filter_gen: Vec::new(),
+            lit_cache: Vec::new(),
+            present: Vec::new(),
+            touched: Vec::new(),
+            path: String::new(),
+        }
+    }
+
+    #[inline]
     fn begin(&mut self, fields: usize, filters: usize, lits: usize) -> u32 {
         self.gen += 1;
         // Stamps hold 31 bits of generation (the literal cache keeps a result bit beside it).
         if self.gen >= 1 << 31 {
-            // Wrapped: old stamps could collide; clear them once every 2^31 documents.
-            self.lit_cache.iter().for_each(|c| c.set(0));
-            self.field_gen.iter_mut().for_each(|g| *g = 0);
-            self.filter_gen.iter_mut().for_each(|g| *g = 0);
-            self.gen = 1;
+            self.wrap();
         }
+        if self.fitted != (fields, filters, lits) {
+            self.fit(fields, filters, lits);
+        }
+        self.gen
+    }
+
+    /// The generation wrapped: old stamps could collide; clear them (once every 2^31
+    /// documents).
+    #[cold]
+    fn wrap(&mut self) {
+        self.lit_cache.iter().for_each(|c| c.set(0));
+        self.field_gen.iter_mut().for_each(|g| *g = 0);
+        self.filter_gen.iter_mut().for_each(|g| *g = 0);
+        self.gen = 1;
+    }
+
+    /// Fits the arrays to the index being matched.
+    #[cold]
+    fn fit(&mut self, fields: usize, filters: usize, lits: usize) {
+        self.fitted = (fields, filters, lits);
         fit(&mut self.field_gen, fields);
         fit(&mut self.field_pos, fields);
         fit(&mut self.filter_gen, filters);
@@ -1087,7 +1120,6 @@ impl Scratch {
             self.lit_cache.truncate(lits);
             self.lit_cache.shrink_to_fit();
         }
-        self.gen
     }
 }
 
@@ -1103,7 +1135,7 @@ fn fit(stamps: &mut Vec<u32>, len: usize) {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
 }
 
 /// Hash of a filter id for the slot table (ids are SHA-256 already: any 8 bytes will do).
