@@ -386,13 +386,7 @@ mod tests {
     /// structure holds it (fine grid, coarse grid, R-tree), and removal forgets it.
     #[test]
     fn locate_reports_every_shape_holding_the_point() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut rand = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rand = crate::geo::test_random(0x2545_F491_4F6C_DD1D);
         let mut shapes = Vec::new();
         for i in 0..600u32 {
             let center = Point {

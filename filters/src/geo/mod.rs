@@ -73,6 +73,18 @@ mod winding;
 #[cfg(test)]
 mod tests;
 
+/// A seeded xorshift generator of doubles in `[0, 1)`, for randomized tests without a
+/// dependency (the seed must not be 0).
+#[cfg(test)]
+pub(crate) fn test_random(mut state: u64) -> impl FnMut() -> f64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 use boost_envelope::{ring_envelope, GeoBox};
 use ellipsoid::{box_covers, geographic_distance_rad, normalize_longitude, A, D2R, F, R2D};
 

@@ -1121,13 +1121,7 @@ fn assert_no_mismatch<T: std::fmt::Debug>(bad: &[T]) {
 /// points drawn around them, on their edges' latitudes and at the bands' limits.
 #[test]
 fn polygon_edge_bands_agree_with_exact_sides() {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut rand = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rand = test_random(0x9E37_79B9_7F4A_7C15);
     let mut checked = 0usize;
     let mut sub_banded = 0usize;
     for round in 0..600 {
