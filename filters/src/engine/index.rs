@@ -988,30 +988,14 @@ impl<'a, 'd> Ctx<'a, 'd> {
     /// once, and a cache hit touches one small array instead of the literal, its condition and
     /// its value.
     fn holds(&self, lit: LitId) -> bool {
-        let Some(cached) = self.lit_cache.get(lit as usize) else {
-            return false;
-        };
-        let stamp = cached.get();
-        if stamp >> 1 == self.gen {
-            return stamp & 1 == 1;
-        }
-        let result = self.evaluate(lit);
-        cached.set(self.gen << 1 | u32::from(result));
-        result
+        self.cached(lit, || self.evaluate(lit))
     }
 
     /// [`Ctx::holds`] for a geo literal on the field whose value is the (truthy) geopoint
     /// `point`: the same answer as `eval::holds`, without parsing the point again for every
     /// candidate shape.
     fn holds_at(&self, lit: LitId, point: crate::geo::Point) -> bool {
-        let Some(cached) = self.lit_cache.get(lit as usize) else {
-            return false;
-        };
-        let stamp = cached.get();
-        if stamp >> 1 == self.gen {
-            return stamp & 1 == 1;
-        }
-        let result = match self.index.lits.get(lit) {
+        self.cached(lit, || match self.index.lits.get(lit) {
             Some(LitEntry {
                 condition, negated, ..
             }) => match condition.as_ref() {
@@ -1019,7 +1003,20 @@ impl<'a, 'd> Ctx<'a, 'd> {
                 _ => self.evaluate(lit),
             },
             None => false,
+        })
+    }
+
+    /// The literal's result for this document from the cache, or `compute`d and cached.
+    #[inline]
+    fn cached(&self, lit: LitId, compute: impl FnOnce() -> bool) -> bool {
+        let Some(cached) = self.lit_cache.get(lit as usize) else {
+            return false;
         };
+        let stamp = cached.get();
+        if stamp >> 1 == self.gen {
+            return stamp & 1 == 1;
+        }
+        let result = compute();
         cached.set(self.gen << 1 | u32::from(result));
         result
     }
