@@ -9,7 +9,8 @@
 # prints one JSON line per run plus a ratio table. Needs Node.js and a C++ toolchain for
 # Koncorde's native add-ons (`npm ci` in bench/koncorde). The 1M realistic run registers a
 # million filters in Koncorde: expect several minutes and a few GB of memory for it; skip it
-# with HERALD_COMPARE_SKIP_1M=1.
+# with HERALD_COMPARE_SKIP_1M=1. HERALD_COMPARE_ONLY=REGEX keeps the runs whose "name n" matches
+# REGEX (e.g. `HERALD_COMPARE_ONLY='^koncorde-'`); HERALD_COMPARE_REPEAT=N runs each pair N times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/herald-compare}
@@ -30,13 +31,16 @@ runs+=("realistic 10000" "realistic 100000" "heavy 10000" "heavy 100000")
 results="$out/results.jsonl"
 : > "$results"
 for run in "${runs[@]}"; do
+  [[ -z "${HERALD_COMPARE_ONLY:-}" || "$run" =~ $HERALD_COMPARE_ONLY ]] || continue
   set -- $run
   name=$1 n=$2
   dir="$out/$name-$n"
   [ -f "$dir/filters.jsonl" ] || "$herald" gen-workload --name "$name" --filters "$n" --docs 1000 --out "$dir" 2>/dev/null
-  h=$("$herald" bench-match --filters "$dir/filters.jsonl" --docs "$dir/docs.jsonl" --seconds "$seconds")
-  k=$(node --max-old-space-size=16384 bench/koncorde/bench-match.js --filters "$dir/filters.jsonl" --docs "$dir/docs.jsonl" --seconds "$seconds")
-  echo "{\"workload\":\"$name\",\"n\":$n,\"herald\":$h,\"koncorde\":$k}" | tee -a "$results"
+  for _ in $(seq "${HERALD_COMPARE_REPEAT:-1}"); do
+    h=$("$herald" bench-match --filters "$dir/filters.jsonl" --docs "$dir/docs.jsonl" --seconds "$seconds")
+    k=$(node --max-old-space-size=16384 bench/koncorde/bench-match.js --filters "$dir/filters.jsonl" --docs "$dir/docs.jsonl" --seconds "$seconds")
+    echo "{\"workload\":\"$name\",\"n\":$n,\"herald\":$h,\"koncorde\":$k}" | tee -a "$results"
+  done
 done
 
 python3 - "$results" <<'PY'

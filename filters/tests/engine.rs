@@ -47,8 +47,12 @@ fn term() -> impl Strategy<Value = Value> {
         (field(), prop::sample::select(vec!["^x", "y$", "1", "^$", "tr"]))
             .prop_map(|(f, r)| json!({"regexp": {f: r}})),
         (point(), 50_000u32..200_000).prop_map(|(p, d)| json!({"geoDistance": {"loc": p, "distance": format!("{d}m")}})),
-        // Large enough to go to the R-tree rather than the one-degree grid.
-        (point(), 300u32..3_000).prop_map(|(p, d)| json!({"geoDistanceRange": {"loc": p, "from": "1km", "to": format!("{d}km")}})),
+        // From a few one-degree cells through the thirty-degree grid to the R-tree.
+        (point(), 300u32..12_000).prop_map(|(p, d)| json!({"geoDistanceRange": {"loc": p, "from": "1km", "to": format!("{d}km")}})),
+        // Polygons around the documents' points (edges cut in latitude bands).
+        (prop::collection::vec((-3.0f64..5.0, -3.0f64..5.0), 3..6)).prop_map(|v| {
+            json!({"geoPolygon": {"loc": {"points": v.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>()}}})
+        }),
         (0.0f64..1.5, 0.0f64..1.5).prop_map(|(b, l)| json!({"geoBoundingBox": {"loc": {"top": b + 0.5, "bottom": b, "left": l, "right": l + 0.5}}})),
         (field(), scalar()).prop_map(|(f, v)| json!({"match": {f: v}})),
         scalar().prop_map(|v| json!({"match": {"tags": [v]}})),

@@ -42,8 +42,9 @@
 //!
 //! `equals` anchors: a scalar map, looked up with the document's value. `exists`: a slot.
 //! Array values of `exists f[v]`: a scalar map probed with each element. `range`: a stabbing
-//! structure ([`RangeIndex`]). Geo anchors: an R-tree of conservative envelopes, then the exact
-//! test. `regexp`, `select` and `match` anchors: evaluated when the node is reached.
+//! structure ([`RangeIndex`]). Geo anchors: grids of one-degree and thirty-degree cells and an
+//! R-tree of conservative envelopes ([`GeoIndex`]), then the exact test on the parsed point.
+//! `regexp`, `select` and `match` anchors: evaluated when the node is reached.
 //!
 //! # Scratch
 //!
@@ -605,7 +606,7 @@ impl Index {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => self.test_with(doc, &mut scratch, out),
             // Unreachable (no re-entrancy), but never panic: use a fresh scratch.
-            Err(_) => self.test_with(doc, &mut Scratch::default(), out),
+            Err(_) => self.test_with(doc, &mut Scratch::new(), out),
         });
     }
 
@@ -930,7 +931,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
             if let Some(point) = crate::geo::parse_point(value) {
                 // Envelope hits are only candidates: the exact shape test decides.
                 index.geo.locate(point, |lit| {
-                    if self.holds(lit) {
+                    if self.holds_at(lit, point) {
                         self.fire(node, lit)
                     }
                 });
@@ -987,6 +988,27 @@ impl<'a, 'd> Ctx<'a, 'd> {
     /// once, and a cache hit touches one small array instead of the literal, its condition and
     /// its value.
     fn holds(&self, lit: LitId) -> bool {
+        self.cached(lit, || self.evaluate(lit))
+    }
+
+    /// [`Ctx::holds`] for a geo literal on the field whose value is the (truthy) geopoint
+    /// `point`: the same answer as `eval::holds`, without parsing the point again for every
+    /// candidate shape.
+    fn holds_at(&self, lit: LitId, point: crate::geo::Point) -> bool {
+        self.cached(lit, || match self.index.lits.get(lit) {
+            Some(LitEntry {
+                condition, negated, ..
+            }) => match condition.as_ref() {
+                Condition::Geo { shape, .. } => shape.contains(point) != *negated,
+                _ => self.evaluate(lit),
+            },
+            None => false,
+        })
+    }
+
+    /// The literal's result for this document from the cache, or `compute`d and cached.
+    #[inline]
+    fn cached(&self, lit: LitId, compute: impl FnOnce() -> bool) -> bool {
         let Some(cached) = self.lit_cache.get(lit as usize) else {
             return false;
         };
@@ -994,7 +1016,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
         if stamp >> 1 == self.gen {
             return stamp & 1 == 1;
         }
-        let result = self.evaluate(lit);
+        let result = compute();
         cached.set(self.gen << 1 | u32::from(result));
         result
     }
@@ -1030,9 +1052,11 @@ fn recycle<'a, 'b>(mut v: Vec<&'a Value>) -> Vec<&'b Value> {
 
 /// Per-thread matching state. Arrays are stamped with a generation number instead of being
 /// cleared, so starting a document costs nothing.
-#[derive(Default)]
 struct Scratch {
     gen: u32,
+    /// The `(fields, filters, literals)` capacities the arrays were last fitted to: while they
+    /// do not change, starting a document skips the fitting.
+    fitted: (usize, usize, usize),
     field_gen: Vec<u32>,
     field_pos: Vec<u32>,
     filter_gen: Vec<u32>,
@@ -1043,16 +1067,47 @@ struct Scratch {
 }
 
 impl Scratch {
+    const fn new() -> Scratch {
+        Scratch {
+            gen: 0,
+            fitted: (0, 0, 0),
+            field_gen: Vec::new(),
+            field_pos: Vec::new(),
+            filter_gen: Vec::new(),
+            lit_cache: Vec::new(),
+            present: Vec::new(),
+            touched: Vec::new(),
+            path: String::new(),
+        }
+    }
+
+    #[inline]
     fn begin(&mut self, fields: usize, filters: usize, lits: usize) -> u32 {
         self.gen += 1;
         // Stamps hold 31 bits of generation (the literal cache keeps a result bit beside it).
         if self.gen >= 1 << 31 {
-            // Wrapped: old stamps could collide; clear them once every 2^31 documents.
-            self.lit_cache.iter().for_each(|c| c.set(0));
-            self.field_gen.iter_mut().for_each(|g| *g = 0);
-            self.filter_gen.iter_mut().for_each(|g| *g = 0);
-            self.gen = 1;
+            self.wrap();
         }
+        if self.fitted != (fields, filters, lits) {
+            self.fit(fields, filters, lits);
+        }
+        self.gen
+    }
+
+    /// The generation wrapped: old stamps could collide; clear them (once every 2^31
+    /// documents).
+    #[cold]
+    fn wrap(&mut self) {
+        self.lit_cache.iter().for_each(|c| c.set(0));
+        self.field_gen.iter_mut().for_each(|g| *g = 0);
+        self.filter_gen.iter_mut().for_each(|g| *g = 0);
+        self.gen = 1;
+    }
+
+    /// Fits the arrays to the index being matched.
+    #[cold]
+    fn fit(&mut self, fields: usize, filters: usize, lits: usize) {
+        self.fitted = (fields, filters, lits);
         fit(&mut self.field_gen, fields);
         fit(&mut self.field_pos, fields);
         fit(&mut self.filter_gen, filters);
@@ -1062,7 +1117,6 @@ impl Scratch {
             self.lit_cache.truncate(lits);
             self.lit_cache.shrink_to_fit();
         }
-        self.gen
     }
 }
 
@@ -1078,7 +1132,7 @@ fn fit(stamps: &mut Vec<u32>, len: usize) {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
 }
 
 /// Hash of a filter id for the slot table (ids are SHA-256 already: any 8 bytes will do).

@@ -44,7 +44,7 @@ impl GeoBox {
 /// `envelope_segment_impl<geographic_tag>`: longitudes are normalized and
 /// ordered (eastward, `lon_max` possibly > 180), latitudes widened to the
 /// geodesic's vertex latitude when the azimuth passes through 90°.
-fn envelope_segment(p1: Point, p2: Point) -> GeoBox {
+pub(crate) fn envelope_segment(p1: Point, p2: Point) -> GeoBox {
     let (mut lon1, mut lat1) = normalize_point(p1.lon, p1.lat);
     let (mut lon2, mut lat2) = normalize_point(p2.lon, p2.lat);
 

@@ -73,6 +73,18 @@ mod winding;
 #[cfg(test)]
 mod tests;
 
+/// A seeded xorshift generator of doubles in `[0, 1)`, for randomized tests without a
+/// dependency (the seed must not be 0).
+#[cfg(test)]
+pub(crate) fn test_random(mut state: u64) -> impl FnMut() -> f64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 use boost_envelope::{ring_envelope, GeoBox};
 use ellipsoid::{box_covers, geographic_distance_rad, normalize_longitude, A, D2R, F, R2D};
 
@@ -293,6 +305,8 @@ pub struct Polygon {
     points: Vec<Point>,
     /// Boost's geographic envelope of the ring (`None` below 3 points).
     bbox: Option<GeoBox>,
+    /// Per edge of the winding walk: its side, precomputed for points far from it.
+    bands: Vec<winding::EdgeBand>,
 }
 
 impl Polygon {
@@ -300,7 +314,14 @@ impl Polygon {
     /// fewer it covers nothing). A repeated closing vertex is harmless.
     pub fn new(points: Vec<Point>) -> Polygon {
         let bbox = ring_envelope(&points);
-        Polygon { points, bbox }
+        let bands = winding::walk_edges(&points)
+            .map(|(s1, s2)| winding::EdgeBand::new(s1, s2))
+            .collect();
+        Polygon {
+            points,
+            bbox,
+            bands,
+        }
     }
 
     /// The vertices, in the given order, without a closing vertex added.
@@ -313,6 +334,28 @@ impl Polygon {
     /// polygon (Boost's spherical winding with the Andoyer side strategy;
     /// boundary points are covered).
     pub fn covers(&self, p: Point) -> bool {
+        let Some(b) = self.bbox else {
+            return false;
+        };
+        box_covers(b.lon_min, b.lat_min, b.lon_max, b.lat_max, p.lon, p.lat)
+            && winding::point_in_ring_banded(
+                p,
+                &self.points,
+                &self.bands,
+                &winding::geographic_side,
+            ) >= 0
+    }
+
+    /// How many edges have sub-bands (for tests).
+    #[cfg(test)]
+    pub(crate) fn sub_banded_edges(&self) -> usize {
+        self.bands.iter().filter(|b| b.has_sub_bands()).count()
+    }
+
+    /// [`Polygon::covers`] computing every side exactly (the reference the precomputed edge
+    /// bands are tested against).
+    #[cfg(test)]
+    pub(crate) fn covers_exact(&self, p: Point) -> bool {
         let Some(b) = self.bbox else {
             return false;
         };
@@ -461,6 +504,10 @@ impl Envelope {
     /// A finite longitude normalized into `(-180, 180]`, the form
     /// [`Envelope::lon_ranges`] expects.
     pub fn index_lon(lon: f64) -> f64 {
+        if lon > -180.0 && lon <= 180.0 {
+            // Already normalized (`%` would return it unchanged, through a libm call).
+            return lon;
+        }
         let l = lon % 360.0;
         if l > 180.0 {
             l - 360.0

@@ -1115,3 +1115,112 @@ fn assert_no_mismatch<T: std::fmt::Debug>(bad: &[T]) {
         &bad[..bad.len().min(10)]
     );
 }
+
+/// The precomputed edge bands of [`Polygon::covers`] never change an answer: random star
+/// polygons (like Koncorde's benchmark generator, plus polar, antimeridian and large ones),
+/// points drawn around them, on their edges' latitudes and at the bands' limits.
+#[test]
+fn polygon_edge_bands_agree_with_exact_sides() {
+    let mut rand = test_random(0x9E37_79B9_7F4A_7C15);
+    let mut checked = 0usize;
+    let mut sub_banded = 0usize;
+    for round in 0..600 {
+        let radius = match round % 3 {
+            0 => 10.0,
+            1 => 1.0,
+            _ => 40.0,
+        };
+        let center = Point {
+            lat: rand() * 180.0 - 90.0,
+            lon: if round % 7 == 0 {
+                180.0 - rand() * 2.0
+            } else {
+                rand() * 360.0 - 180.0
+            },
+        };
+        let mut angles: Vec<f64> = (0..5).map(|_| rand() * std::f64::consts::TAU).collect();
+        angles.sort_by(f64::total_cmp);
+        let mut points: Vec<Point> = angles
+            .iter()
+            .map(|a| {
+                let r = rand() * radius;
+                Point {
+                    lat: center.lat + r * a.sin(),
+                    lon: center.lon + r * a.cos(),
+                }
+            })
+            .collect();
+        if round % 5 == 0 {
+            // A meridian edge.
+            points[2].lon = points[1].lon;
+        }
+        points.push(points[0]);
+        let polygon = Polygon::new(points.clone());
+        sub_banded += polygon.sub_banded_edges();
+        let mut probe = |p: Point| {
+            assert_eq!(
+                polygon.covers(p),
+                polygon.covers_exact(p),
+                "polygon {points:?} point {p:?}"
+            );
+            checked += 1;
+        };
+        for _ in 0..150 {
+            probe(Point {
+                lat: center.lat + (rand() * 2.0 - 1.0) * radius * 1.3,
+                lon: center.lon + (rand() * 2.0 - 1.0) * radius * 1.3,
+            });
+        }
+        for pair in points.windows(2) {
+            for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                let lon = pair[0].lon + (pair[1].lon - pair[0].lon) * t;
+                let lat = pair[0].lat + (pair[1].lat - pair[0].lat) * t;
+                for dlat in [-0.2, -0.1, -0.05, -0.01, 0.0, 0.01, 0.05, 0.1, 0.2] {
+                    probe(Point {
+                        lat: lat + dlat,
+                        lon,
+                    });
+                }
+            }
+        }
+        // Along the great circle of each edge (where sub-bands cut the latitudes), just inside
+        // and just outside the margins.
+        for pair in points.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let span = (b.lon - a.lon + 540.0).rem_euclid(360.0) - 180.0;
+            let (t1, t2) = (a.lat.to_radians().tan(), b.lat.to_radians().tan());
+            for k in 1..40 {
+                let along = span * f64::from(k) / 40.0;
+                let lat = ((t1 * (span - along).to_radians().sin()
+                    + t2 * along.to_radians().sin())
+                    / span.to_radians().sin())
+                .atan()
+                .to_degrees();
+                for dlat in [
+                    0.0, 0.003, -0.003, 0.02, -0.02, 0.049, -0.049, 0.051, -0.051, 0.3,
+                ] {
+                    probe(Point {
+                        lat: lat + dlat,
+                        lon: a.lon + along,
+                    });
+                }
+            }
+        }
+        // On and around the vertices' meridians and their antimeridians (where edges are
+        // skipped or not), at several latitudes.
+        for v in &points {
+            for base in [v.lon, v.lon + 180.0, v.lon - 180.0] {
+                for dlon in [0.0, 1e-9, -1e-9, 1e-6, -1e-6, 2e-6, -2e-6, 1e-3, -1e-3] {
+                    for lat in [v.lat, center.lat, v.lat + 0.5, v.lat - 0.5] {
+                        probe(Point {
+                            lat,
+                            lon: base + dlon,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100_000);
+    assert!(sub_banded > 500, "{sub_banded} edges with sub-bands");
+}

@@ -18,7 +18,7 @@
 //! does, and exact ones where Boost does.
 
 use super::ellipsoid::{
-    andoyer_inverse, eq, lon_distance_signed, normalize_longitude, points_equal, sign, D2R,
+    andoyer_inverse, eq, lon_distance_signed, normalize_longitude, points_equal, sign, D2R, R2D,
 };
 use super::Point;
 use std::f64::consts::PI;
@@ -77,6 +77,15 @@ pub(crate) fn point_in_ring<S>(p: Point, ring: &[Point], side: &S) -> i32
 where
     S: Fn(Point, Point, Point) -> i32,
 {
+    point_in_ring_banded(p, ring, &[], side)
+}
+
+/// [`point_in_ring`] using what `bands` precomputed for the edges of the walk (as listed by
+/// [`walk_edges`]; edges without a band are computed in full): the same answer, faster.
+pub(crate) fn point_in_ring_banded<S>(p: Point, ring: &[Point], bands: &[EdgeBand], side: &S) -> i32
+where
+    S: Fn(Point, Point, Point) -> i32,
+{
     let n = ring.len();
     if n < 3 {
         return -1;
@@ -91,15 +100,35 @@ where
     };
     let mut state = Counter::default();
     for i in 0..n {
-        if !apply(p, at(i), at(i + 1), &mut state, side) {
+        if !apply(p, bands.get(i), at(i), at(i + 1), &mut state, side) {
             break;
         }
     }
     state.code()
 }
 
-/// `spherical_winding_base::apply`.
-fn apply<S>(point: Point, s1: Point, s2: Point, state: &mut Counter, side: &S) -> bool
+/// The edges [`point_in_ring`] walks, in its order (`(s1, s2)` for edge `i`).
+pub(crate) fn walk_edges(ring: &[Point]) -> impl Iterator<Item = (Point, Point)> + '_ {
+    let n = ring.len();
+    let at = move |i: usize| -> Point {
+        if i == 0 || i == n {
+            ring[0]
+        } else {
+            ring[n - i]
+        }
+    };
+    (0..if n < 3 { 0 } else { n }).map(move |i| (at(i), at(i + 1)))
+}
+
+/// `spherical_winding_base::apply` (`band`: what is precomputed for `s1 -> s2`, if anything).
+fn apply<S>(
+    point: Point,
+    band: Option<&EdgeBand>,
+    s1: Point,
+    s2: Point,
+    state: &mut Counter,
+    side: &S,
+) -> bool
 where
     S: Fn(Point, Point, Point) -> i32,
 {
@@ -107,13 +136,21 @@ where
     let mut eq2 = false;
     let mut s_antipodal = false;
 
-    let ci = check_segment(point, s1, s2, state, &mut eq1, &mut eq2, &mut s_antipodal);
+    let ci = match band.map_or(Span::Near, |b| b.locate(point)) {
+        Span::Far => return true,
+        Span::Inside(count) => CountInfo {
+            count,
+            is_anti: false,
+        },
+        Span::Near => check_segment(point, s1, s2, state, &mut eq1, &mut eq2, &mut s_antipodal),
+    };
     if ci.count != 0 {
         if !ci.is_anti {
             let side_value = if ci.count == 1 || ci.count == -1 {
                 side_equal(point, if eq1 { s1 } else { s2 }, ci, side)
             } else if !s_antipodal {
-                side(s1, s2, point)
+                band.and_then(|b| b.side(point))
+                    .unwrap_or_else(|| side(s1, s2, point))
             } else {
                 let through_north = 180.0 - s1.lat - s2.lat <= 180.0;
                 sign(f64::from(ci.count)) * if through_north { -1 } else { 1 }
@@ -422,4 +459,263 @@ pub(crate) fn pole_side(p1: Point, p2: Point, pole: Point) -> i32 {
     } else {
         1
     }
+}
+
+/// Latitude margin around an edge's envelope, in degrees (5.5 km). The side strategy's zero
+/// set is the Andoyer approximation of the geodesic, which strays from the geodesic (whose
+/// envelope Boost computes) by metres over the longest edges: the margin is hundreds of times
+/// that.
+const BAND_MARGIN: f64 = 0.05;
+
+/// Edges and points beyond this latitude always take the exact side test (near the poles the
+/// longitude-span argument of [`EdgeBand`] degenerates).
+const BAND_MAX_LAT: f64 = 85.0;
+
+/// The side of one ring edge, precomputed for the points far north or far south of it.
+///
+/// The winding walk asks for `side(s1, s2, p)` only when `p`'s longitude lies strictly inside
+/// the edge's longitude span (count ±2), and that is where almost all of the cost of a polygon
+/// test goes (two Andoyer azimuths, a dozen trigonometric calls). Within that span (less than
+/// 180° wide), the side strategy changes sign only on the edge itself: its other zero set, the
+/// backward geodesic from `s1`, and the antipode of `s1` lie outside the span. The edge stays
+/// within its geodesic envelope's latitudes (vertex bulge included) up to the Andoyer error.
+/// So every point of the span north of `lat_max + BAND_MARGIN` (up to [`BAND_MAX_LAT`]) has
+/// one side, and every point south of `lat_min - BAND_MARGIN` the other: each is computed once,
+/// with the exact strategy, at a sample point, and only points inside the band pay for the
+/// exact test. Edges where the samples do not give two opposite non-zero sides (degenerate
+/// edges, spans near 180°, polar edges) always take the exact test.
+///
+/// The band also records the edge's longitude span, so that the walk skips at once the edges
+/// whose span (and its antimeridian copy) is far from the point's longitude: for those Boost's
+/// `check_touch` and `calculate_count` find no touch and a count of 0 (all their longitude
+/// equalities are fuzzy to about 1e-13°; [`SKIP_MARGIN`] is far wider), so the edge changes
+/// nothing, and the walk avoids their dozen `fmod`-based longitude normalizations. Likewise a
+/// point well inside the span is counted without them ([`Span::Inside`]).
+///
+/// A long diagonal edge has a wide latitude band, so edges of moderate latitude also get
+/// *sub-bands*: the span is cut in pieces of at most [`SUB_WIDTH`] degrees of longitude (and of
+/// latitude between their ends, on the chord), and each piece has the band of the edge over
+/// it. The edge's latitude at each cut is that of the great circle through the endpoints,
+/// *verified* with the exact strategy (the sides just north and just south of it must be the
+/// two sides above, so the exact zero set crosses the cut within [`SUB_CHECK`]); over a piece,
+/// the curve is monotone in latitude except around its vertex, where it strays from the chord
+/// of the piece's ends by less than 0.004° below [`SUB_MAX_LAT`], and each sub-band adds
+/// [`BAND_MARGIN`]. If any cut fails the check, the edge keeps its single band. Bands are
+/// computed when the filter is parsed, outside any lock (a few µs per polygon; 10,000
+/// five-vertex polygons take 0.1 s more to register), and take up to a few hundred bytes per
+/// edge.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct EdgeBand {
+    lo: f64,
+    hi: f64,
+    north: i8,
+    south: i8,
+    /// Whether `start` and `span` are set (else the walk runs Boost's logic in full).
+    has_span: bool,
+    /// `s1`'s normalized longitude and the signed span to `s2` (0 for a meridian edge, which
+    /// Boost never counts for a point off its meridian and its antimeridian).
+    start: f64,
+    span: f64,
+    /// Per piece of the span, in order from `s1`: its latitude band (empty: none).
+    sub: Box<[(f64, f64)]>,
+}
+
+/// Longest piece of an edge's span with a sub-band, in degrees of longitude.
+const SUB_WIDTH: f64 = 1.0;
+/// Most pieces per edge.
+const SUB_MAX: usize = 64;
+/// Edges with a sub-band stay within these latitudes.
+const SUB_MAX_LAT: f64 = 60.0;
+/// Latitude offset of the exact-side check at each cut, in degrees.
+const SUB_CHECK: f64 = 0.01;
+
+/// Where a point's longitude lies with respect to an edge's longitude span.
+enum Span {
+    /// Far from the span and from its antimeridian copy: the edge changes nothing.
+    Far,
+    /// Strictly inside the span, far from its ends: Boost's `check_touch` finds no touch (no
+    /// longitude equality holds, the antimeridian copies of the ends are more than a degree
+    /// away since the span is below 179°) and `calculate_count` counts this crossing (±2,
+    /// with the span's sign); only the side remains to compute.
+    Inside(i32),
+    /// Near an end of the span or of its copy: Boost's full logic.
+    Near,
+}
+
+/// Longitude margin of the skip test, in degrees.
+const SKIP_MARGIN: f64 = 1e-6;
+
+/// `x` wrapped into `(-180, 180]` by at most one turn (`x` in `[-540, 540]`).
+#[inline]
+fn wrap_once(x: f64) -> f64 {
+    if x > 180.0 {
+        x - 360.0
+    } else if x <= -180.0 {
+        x + 360.0
+    } else {
+        x
+    }
+}
+
+impl EdgeBand {
+    fn exact() -> EdgeBand {
+        EdgeBand {
+            lo: 0.0,
+            hi: 0.0,
+            north: 0,
+            south: 0,
+            has_span: false,
+            start: 0.0,
+            span: 0.0,
+            sub: Box::new([]),
+        }
+    }
+
+    pub(crate) fn new(s1: Point, s2: Point) -> EdgeBand {
+        let finite = [s1.lat, s1.lon, s2.lat, s2.lon]
+            .iter()
+            .all(|x| x.is_finite());
+        if !finite || s1.lat.abs() > BAND_MAX_LAT || s2.lat.abs() > BAND_MAX_LAT {
+            return EdgeBand::exact();
+        }
+        let span = lon_distance_signed(s1.lon, s2.lon);
+        if span == 0.0 {
+            return EdgeBand {
+                has_span: true,
+                start: normalize_longitude(s1.lon),
+                ..EdgeBand::exact()
+            };
+        }
+        if span.abs() >= 179.0 || span.is_nan() {
+            return EdgeBand::exact();
+        }
+        let envelope = super::boost_envelope::envelope_segment(s1, s2);
+        let (lo, hi) = (
+            envelope.lat_min - BAND_MARGIN,
+            envelope.lat_max + BAND_MARGIN,
+        );
+        if !(lo.is_finite() && hi.is_finite()) {
+            return EdgeBand::exact();
+        }
+        let lon = normalize_longitude(s1.lon + span / 2.0);
+        let sample = |lat: f64| -> i8 {
+            if lat.abs() < BAND_MAX_LAT {
+                geographic_side(s1, s2, Point { lat, lon }) as i8
+            } else {
+                0
+            }
+        };
+        let (north, south) = (sample(hi + BAND_MARGIN), sample(lo - BAND_MARGIN));
+        if north != 0 && north == south {
+            return EdgeBand::exact();
+        }
+        let sub = if north != 0 && south != 0 && lo.min(-hi) > -SUB_MAX_LAT {
+            sub_bands(s1, s2, span, north, south)
+        } else {
+            Box::new([])
+        };
+        EdgeBand {
+            lo,
+            hi,
+            north,
+            south,
+            has_span: true,
+            start: normalize_longitude(s1.lon),
+            span,
+            sub,
+        }
+    }
+
+    /// Where `p`'s longitude lies with respect to the edge's span (see [`Span`]).
+    #[inline]
+    fn locate(&self, p: Point) -> Span {
+        if !self.has_span || !(-180.0..=180.0).contains(&p.lon) {
+            return Span::Near;
+        }
+        let (lo, hi) = if self.span > 0.0 {
+            (-SKIP_MARGIN, self.span + SKIP_MARGIN)
+        } else {
+            (self.span - SKIP_MARGIN, SKIP_MARGIN)
+        };
+        let d = wrap_once(p.lon - self.start);
+        let anti = wrap_once(d - 180.0);
+        let near = |x: f64| lo < x && x < hi;
+        if !near(d) && !near(anti) {
+            Span::Far
+        } else if lo + 2.0 * SKIP_MARGIN < d && d < hi - 2.0 * SKIP_MARGIN {
+            Span::Inside(if self.span > 0.0 { 2 } else { -2 })
+        } else {
+            Span::Near
+        }
+    }
+
+    /// The side of `p` when it is known without computing it (`p`'s longitude must lie
+    /// strictly inside the edge's span, as it does whenever the winding walk asks).
+    #[inline]
+    pub(crate) fn side(&self, p: Point) -> Option<i32> {
+        let (lo, hi) = self.band_at(p.lon);
+        if p.lat > hi && p.lat <= BAND_MAX_LAT && self.north != 0 {
+            Some(i32::from(self.north))
+        } else if p.lat < lo && p.lat >= -BAND_MAX_LAT && self.south != 0 {
+            Some(i32::from(self.south))
+        } else {
+            None
+        }
+    }
+
+    /// Whether the edge has sub-bands (for tests).
+    #[cfg(test)]
+    pub(crate) fn has_sub_bands(&self) -> bool {
+        !self.sub.is_empty()
+    }
+
+    /// The band that bounds the edge at longitude `lon` (inside the span): the sub-band of
+    /// its piece, or the whole band.
+    #[inline]
+    fn band_at(&self, lon: f64) -> (f64, f64) {
+        let n = self.sub.len();
+        if n == 0 || !(-180.0..=180.0).contains(&lon) {
+            return (self.lo, self.hi);
+        }
+        let t = wrap_once(lon - self.start) / self.span;
+        // A cast floors non-negative values (NaN gives 0); rounding at a cut is harmless, the
+        // sub-bands on both sides of a cut both hold the edge's latitude there.
+        let piece = ((t.max(0.0) * n as f64) as usize).min(n - 1);
+        self.sub.get(piece).copied().unwrap_or((self.lo, self.hi))
+    }
+}
+
+/// The sub-bands of an edge (see [`EdgeBand`]), or none when a cut fails its check.
+fn sub_bands(s1: Point, s2: Point, span: f64, north: i8, south: i8) -> Box<[(f64, f64)]> {
+    // Steep edges get more pieces than their longitude span alone asks for, so that each
+    // piece's band stays about a degree tall.
+    let pieces = (span.abs().max((s2.lat - s1.lat).abs()) / SUB_WIDTH).ceil() as usize;
+    if !(2..=SUB_MAX).contains(&pieces) {
+        return Box::new([]);
+    }
+    let (t1, t2) = ((s1.lat * D2R).tan(), (s2.lat * D2R).tan());
+    let sin_span = (span * D2R).sin();
+    let mut lats = Vec::with_capacity(pieces + 1);
+    lats.push(s1.lat);
+    for k in 1..pieces {
+        let along = span * k as f64 / pieces as f64;
+        // Latitude of the great circle through s1 and s2 at `along` degrees east of s1.
+        let lat = ((t1 * ((span - along) * D2R).sin() + t2 * (along * D2R).sin()) / sin_span)
+            .atan()
+            * R2D;
+        let lon = normalize_longitude(s1.lon + along);
+        let side_at = |lat: f64| geographic_side(s1, s2, Point { lat, lon }) as i8;
+        if !lat.is_finite()
+            || lat.abs() > SUB_MAX_LAT
+            || side_at(lat + SUB_CHECK) != north
+            || side_at(lat - SUB_CHECK) != south
+        {
+            return Box::new([]);
+        }
+        lats.push(lat);
+    }
+    lats.push(s2.lat);
+    lats.windows(2)
+        .map(|w| (w[0].min(w[1]) - BAND_MARGIN, w[0].max(w[1]) + BAND_MARGIN))
+        .collect()
 }
