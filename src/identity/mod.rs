@@ -2,7 +2,7 @@
 //!
 //! Herald does not own users. The application's backend issues JSON Web Tokens; Herald only
 //! verifies them ([`AuthConfig`]: HMAC secrets, RSA/EC public keys, optional issuer and
-//! audience) and reads three things from the claims ([`token`]): the user id (`sub`, or
+//! audience) and reads three things from the claims (`token`): the user id (`sub`, or
 //! Kuzzle's `_id`), the expiry (`exp`) and the rights (the `herald` claim, [`Rights`]).
 //! The format is documented in `docs/identity.md`.
 //!

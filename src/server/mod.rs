@@ -2,8 +2,8 @@
 //!
 //! [`run`] owns the accept loop (so every socket gets `TCP_NODELAY` and its peer address is
 //! known) and serves each TCP connection with hyper's HTTP/1 server: a WebSocket upgrade on
-//! any path is answered by [`handshake`] and becomes a [`connection`] task, anything else is
-//! an HTTP API call served by a warp filter ([`http::routes`]). Both end up in [`crate::protocol::dispatch`] against one shared
+//! any path is answered by `handshake` and becomes a `connection` task, anything else is
+//! an HTTP API call served by a warp filter (`http::routes`). Both end up in [`crate::protocol::dispatch`] against one shared
 //! [`Hub`].
 //!
 //! Shutdown is explicit: when the `shutdown` future completes the listener is closed, the

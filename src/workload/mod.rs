@@ -9,21 +9,21 @@
 //!   `geoDistance`, `geoDistanceRange`, `geoPolygon`, `in` or `range`, and the
 //!   scenario's document). It reproduces the published figures and is the
 //!   easy case: single-condition filters, one document that matches almost
-//!   nothing. See [`koncorde`](self::koncorde).
+//!   nothing. See `koncorde`.
 //! * [`realistic`]: what a chat, a marketplace and an IoT application
 //!   register: narrow subscriptions (a room, a seller, a device, a saved
 //!   search, a circle around a city) that share broad housekeeping
 //!   conditions such as `status == "active"`; a document matches a handful of
 //!   filters. This is where counting-based matching (Koncorde) loses to
 //!   anchoring on the most selective condition. See
-//!   [`realistic`](self::realistic).
+//!   `realistic`.
 //! * [`heavy`]: the oracle-corpus style: every keyword, nested operands, many
 //!   negations and broad conditions, documents matching a few percent of the
 //!   filters (thousands at 100,000). The worst case. See
-//!   [`heavy`](self::heavy).
+//!   `heavy`.
 //!
 //! Determinism: the same arguments give byte-identical output on every
-//! machine (see [`common`](self::common) for how). Every generated filter is
+//! machine (see `common` for how). Every generated filter is
 //! accepted by Koncorde 4.7.0 with its default options, so both engines
 //! register the same set; filters within a workload are distinct JSON texts.
 //!

@@ -3,13 +3,13 @@
 //! Koncorde's own seam, kept here: this module only *transforms* filters; it knows nothing of
 //! indexes or matching (that is `engine`). Each stage has its own module:
 //!
-//! * [`parse`]: the user's JSON -> a validated tree (every keyword and argument checked, sugar
+//! * `parse`: the user's JSON -> a validated tree (every keyword and argument checked, sugar
 //!   such as `in`, `ids`, `missing` and `bool` rewritten);
 //! * [`standardize`]: negations pushed down to the conditions, constants folded (negation
 //!   normal form, [`Nnf`]);
-//! * [`canonical`]: the sorted, deduplicated disjunction of conjunctions ([`Canonical`]), with
+//! * `canonical`: the sorted, deduplicated disjunction of conjunctions ([`Canonical`]), with
 //!   the size limit checked before expansion;
-//! * [`id`]: the stable hash of the canonical form ([`FilterId`]).
+//! * `id`: the stable hash of the canonical form ([`FilterId`]).
 
 mod canonical;
 mod id;
