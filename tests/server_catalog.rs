@@ -84,6 +84,24 @@ async fn index_and_collection_lifecycle(c: &mut Client) {
         c.ok(json!({"controller":"index","action":"list"})).await,
         json!({"indexes": ["blog", "shop"]})
     );
+    // Collections with subscriptions are listed as realtime ones, as in Kuzzle.
+    c.subscribe("shop", "live", json!({}), json!({})).await;
+    let mut list = call("collection", "list", "shop", None);
+    list["type"] = json!("realtime");
+    assert_eq!(
+        c.ok(list.clone()).await,
+        json!({"type": "realtime", "collections": [{"name": "live", "type": "realtime"}]})
+    );
+    list["type"] = json!("all");
+    assert_eq!(
+        c.ok(list.clone()).await["collections"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    list["type"] = json!("nope");
+    let e = c.fail(list).await;
+    assert_eq!(e["id"], "api.assert.invalid_argument");
 }
 
 async fn deletions_take_the_documents(c: &mut Client) {

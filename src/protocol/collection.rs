@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 
 use super::index::{storage_error, valid_name};
-use super::{required_str, Context, KuzzleError, Request};
+use super::{optional_str, required_str, Context, KuzzleError, Request};
 
 /// `None` if the action does not exist.
 pub fn handle(ctx: &Context<'_>, request: &Request) -> Option<Result<Value, KuzzleError>> {
@@ -85,17 +85,42 @@ fn exists(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     Ok(Value::Bool(exists))
 }
 
+/// Stored collections (registered) and realtime ones (with subscriptions now), as Kuzzle
+/// lists them; `type` selects `stored`, `realtime` or `all` (the default).
 fn list(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
+    let kind = optional_str(request, "type")?.unwrap_or("all");
+    if !matches!(kind, "all" | "stored" | "realtime") {
+        return Err(KuzzleError::invalid_argument(
+            "type",
+            "all, stored or realtime",
+        ));
+    }
     let catalog = ctx.hub.names().catalog().map_err(storage_error)?;
-    let Some(collections) = catalog.get(index) else {
+    let stored = catalog.get(index);
+    let rooms = ctx.hub.list();
+    let realtime = rooms.get(index);
+    if stored.is_none() && realtime.is_none() {
         return Err(KuzzleError::unknown_index(index));
-    };
-    let collections: Vec<Value> = collections
-        .iter()
-        .map(|name| json!({"name": name, "type": "stored"}))
-        .collect();
-    Ok(json!({"type": "all", "collections": collections}))
+    }
+    let mut collections: Vec<Value> = Vec::new();
+    if kind != "realtime" {
+        collections.extend(
+            stored
+                .into_iter()
+                .flatten()
+                .map(|name| json!({"name": name, "type": "stored"})),
+        );
+    }
+    if kind != "stored" {
+        collections.extend(
+            realtime
+                .into_iter()
+                .flat_map(|c| c.keys())
+                .map(|name| json!({"name": name, "type": "realtime"})),
+        );
+    }
+    Ok(json!({"type": kind, "collections": collections}))
 }
 
 fn truncate(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
