@@ -27,6 +27,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,13 +134,18 @@ impl Session<'_> {
         let mut idle = pin!(tokio::time::sleep(idle_timeout));
         let mut last_read = Instant::now();
         loop {
+            // The shutdown future is polled only when nothing else is ready: the flag checked
+            // below catches a shutdown under constant traffic.
             let event = tokio::select! {
                 biased;
-                () = &mut shutdown => Event::Shutdown,
                 read = self.socket.next() => Event::Read(read),
                 frame = self.inbox.recv() => Event::Notification(frame),
+                () = &mut shutdown => Event::Shutdown,
                 () = &mut idle => Event::IdleCheck,
             };
+            if self.state.stopping.load(Ordering::Acquire) {
+                return Err(SHUTTING_DOWN);
+            }
             match event {
                 Event::Shutdown => return Err(SHUTTING_DOWN),
                 Event::Notification(Some(frame)) => self.out.push(text(frame)),

@@ -20,6 +20,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,6 +85,9 @@ pub(crate) struct State {
     pub config: Config,
     /// Cancelled at shutdown.
     pub shutdown: CancellationToken,
+    /// Set just before `shutdown` is cancelled: a lock-free check for the connection tasks,
+    /// which look at it after every wake-up (polling the token takes a mutex).
+    pub stopping: AtomicBool,
     /// Every connection task (HTTP and WebSocket), awaited at shutdown.
     pub tasks: TaskTracker,
 }
@@ -108,6 +112,7 @@ pub async fn run(
         queues,
         config,
         shutdown: CancellationToken::new(),
+        stopping: AtomicBool::new(false),
         tasks: TaskTracker::new(),
     });
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
@@ -137,6 +142,7 @@ pub async fn run(
     drop(listener);
     tracing::info!("shutting down: closing connections");
     state.hub.shutdown();
+    state.stopping.store(true, Ordering::Release);
     state.shutdown.cancel();
     state.tasks.close();
     if tokio::time::timeout(state.config.shutdown_grace, state.tasks.wait())
