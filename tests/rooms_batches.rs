@@ -2,6 +2,7 @@
 //! store failure.
 
 mod rooms_support;
+mod server_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -147,4 +148,32 @@ fn a_failed_commit_fails_every_change_and_notifies_nothing() {
         .all(|r| matches!(r, Err(ChangeError::Store(_)))));
     assert!(sub.frames().is_empty());
     assert_eq!(store.len().unwrap(), 0);
+}
+
+/// The `m*` actions of the protocol go through the batch: one commit per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_m_request_over_the_socket_commits_once() {
+    let store = Arc::new(Counting::default());
+    let server = server_support::Server::start_with(herald::server::Config {
+        store: store.clone(),
+        ..herald::server::Config::default()
+    })
+    .await;
+    let mut client = server.client().await;
+    let documents: Vec<serde_json::Value> = (0..50)
+        .map(|i| json!({"_id": format!("d{i}"), "body": {"n": i}}))
+        .collect();
+    client
+        .ok(json!({"controller":"document","action":"mCreate","index":"i","collection":"c",
+            "body":{"documents": documents}}))
+        .await;
+    assert_eq!(store.commits.load(Ordering::Relaxed), 1);
+    let ids: Vec<String> = (0..50).map(|i| format!("d{i}")).collect();
+    let result = client
+        .ok(json!({"controller":"document","action":"mDelete","index":"i","collection":"c",
+            "body":{"ids": ids}}))
+        .await;
+    assert_eq!(result["successes"].as_array().map(Vec::len), Some(50));
+    assert_eq!(store.commits.load(Ordering::Relaxed), 2);
+    server.stop().await;
 }

@@ -147,7 +147,8 @@ fn batch_write(
     let action = request.action.as_str();
     let items = body_array(request, "documents")?;
     let mut errors = Vec::new();
-    let mut changes = Vec::new();
+    // Parallel: the request's item of each change, for its error.
+    let (mut applied_items, mut changes) = (Vec::new(), Vec::new());
     for item in items {
         let id = item.get("_id").and_then(Value::as_str);
         let body = if action == "mUpsert" {
@@ -161,7 +162,10 @@ fn batch_write(
             operation(action, body)
         };
         match parsed {
-            Ok(op) => changes.push((item, DocumentChange::new(index, collection, id, op))),
+            Ok(op) => {
+                applied_items.push(item);
+                changes.push(DocumentChange::new(index, collection, id, op));
+            }
             Err(e) => {
                 errors.push(json!({"document": item, "status": e.status, "reason": e.message}))
             }
@@ -169,8 +173,10 @@ fn batch_write(
     }
     let origin = caller.origin(ctx, request, "document");
     let mut successes = Vec::new();
-    for (item, change) in changes {
-        match ctx.hub.apply(&origin, &change) {
+    // One batch: one store commit, notifications in order (`Hub::apply_batch`).
+    let outcomes = ctx.hub.apply_batch(&origin, &changes);
+    for (item, outcome) in applied_items.into_iter().zip(outcomes) {
+        match outcome {
             Ok(applied) => successes.push(applied_json(&applied, action)),
             Err(e) => {
                 let e = change_error(e, index, collection);
@@ -190,22 +196,27 @@ fn batch_delete(
     let collection = required_str(request, "collection")?;
     let ids = body_array(request, "ids")?;
     let origin = caller.origin(ctx, request, "document");
+    let changes: Vec<DocumentChange> = ids
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|id| DocumentChange::delete(index, collection, id))
+        .collect();
+    let mut outcomes = ctx.hub.apply_batch(&origin, &changes).into_iter();
     let mut successes = Vec::new();
     let mut errors = Vec::new();
+    // In request order: ids that are not strings were left out of the batch.
     for id in ids {
         let Some(id) = id.as_str() else {
             errors.push(json!({"_id": id, "reason": "the id must be a string"}));
             continue;
         };
-        match ctx
-            .hub
-            .apply(&origin, &DocumentChange::delete(index, collection, id))
-        {
-            Ok(_) => successes.push(json!(id)),
-            Err(e) => {
+        match outcomes.next() {
+            Some(Ok(_)) => successes.push(json!(id)),
+            Some(Err(e)) => {
                 let e = change_error(e, index, collection);
                 errors.push(json!({"_id": id, "reason": e.message}));
             }
+            None => {}
         }
     }
     Ok(json!({"successes": successes, "errors": errors}))
