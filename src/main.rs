@@ -24,29 +24,7 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (Kuzzle-compatible WebSocket + HTTP).
-    Serve {
-        /// Port to listen on.
-        #[arg(long, env = "HERALD_PORT", default_value_t = 7512)]
-        port: u16,
-        /// Directory of the embedded document store.
-        #[arg(long, default_value = "./herald-data")]
-        data_dir: PathBuf,
-        /// Keep documents in memory only (nothing survives a restart).
-        #[arg(long)]
-        ephemeral: bool,
-        /// Largest accepted WebSocket message or HTTP body, in bytes.
-        #[arg(long, default_value_t = 1 << 20)]
-        max_frame_bytes: usize,
-        /// Notifications a connection may leave unread before it is closed as too slow
-        /// (code 1011).
-        #[arg(long, default_value_t = herald::server::Config::default().queue_capacity)]
-        queue_frames: usize,
-        /// Bytes of notifications a connection may leave unread before it is closed.
-        #[arg(long, default_value_t = herald::server::Config::default().queue_bytes)]
-        queue_bytes: usize,
-        #[command(flatten)]
-        auth: cli::serve::AuthArgs,
-    },
+    Serve(cli::serve::ServeArgs),
     /// Print the id and canonical form of each filter (one JSON filter per line).
     Normalize {
         /// File of filters, one JSON value per line ("-" for standard input).
@@ -107,23 +85,7 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        Command::Serve {
-            port,
-            data_dir,
-            ephemeral,
-            max_frame_bytes,
-            queue_frames,
-            queue_bytes,
-            auth,
-        } => cli::serve::run(cli::serve::ServeArgs {
-            port,
-            data_dir,
-            ephemeral,
-            max_frame_bytes,
-            queue_frames,
-            queue_bytes,
-            auth,
-        }),
+        Command::Serve(args) => cli::serve::run(args),
         Command::Normalize {
             filters,
             max_conditions,

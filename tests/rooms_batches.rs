@@ -164,14 +164,18 @@ async fn an_m_request_over_the_socket_commits_once() {
         .map(|i| json!({"_id": format!("d{i}"), "body": {"n": i}}))
         .collect();
     client
-        .ok(json!({"controller":"document","action":"mCreate","index":"i","collection":"c",
-            "body":{"documents": documents}}))
+        .ok(
+            json!({"controller":"document","action":"mCreate","index":"i","collection":"c",
+            "body":{"documents": documents}}),
+        )
         .await;
     assert_eq!(store.commits.load(Ordering::Relaxed), 1);
     let ids: Vec<String> = (0..50).map(|i| format!("d{i}")).collect();
     let result = client
-        .ok(json!({"controller":"document","action":"mDelete","index":"i","collection":"c",
-            "body":{"ids": ids}}))
+        .ok(
+            json!({"controller":"document","action":"mDelete","index":"i","collection":"c",
+            "body":{"ids": ids}}),
+        )
         .await;
     assert_eq!(result["successes"].as_array().map(Vec::len), Some(50));
     assert_eq!(store.commits.load(Ordering::Relaxed), 2);

@@ -13,13 +13,29 @@ use herald::notify::HubConfig;
 use herald::server::{self, Config};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
 
+/// `herald serve` options.
+#[derive(clap::Args)]
 pub struct ServeArgs {
+    /// Port to listen on.
+    #[arg(long, env = "HERALD_PORT", default_value_t = 7512)]
     pub port: u16,
+    /// Directory of the embedded document store.
+    #[arg(long, default_value = "./herald-data")]
     pub data_dir: PathBuf,
+    /// Keep documents in memory only (nothing survives a restart).
+    #[arg(long)]
     pub ephemeral: bool,
+    /// Largest accepted WebSocket message or HTTP body, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
     pub max_frame_bytes: usize,
+    /// Notifications a connection may leave unread before it is closed as too slow
+    /// (code 1011).
+    #[arg(long, default_value_t = herald::server::Config::default().queue_capacity)]
     pub queue_frames: usize,
+    /// Bytes of notifications a connection may leave unread before it is closed.
+    #[arg(long, default_value_t = herald::server::Config::default().queue_bytes)]
     pub queue_bytes: usize,
+    #[command(flatten)]
     pub auth: AuthArgs,
 }
 
