@@ -7,16 +7,16 @@
 //!
 //! # A document change, step by step
 //!
-//! 1. Lock the document's stripe ([`DocumentLocks`]): changes of one document are applied one at
-//!    a time, from the read to the last delivery, so no transition is lost or doubled and every
-//!    subscriber sees a document's notifications in the order of its versions. Other documents
-//!    proceed in parallel.
+//! 1. Lock the documents' stripes ([`DocumentLocks`]; a single change is a batch of one):
+//!    changes of one document are applied one at a time, from the read to the last delivery,
+//!    so no transition is lost or doubled and every subscriber sees a document's notifications
+//!    in the order of its versions. Other documents proceed in parallel.
 //! 2. Read the stored state, compute the new document (`update` merges a partial body into the
 //!    stored one; `_kuzzle_info` is maintained).
 //! 3. Match the full new document, with its `_id` (for a delete: the document as it was) —
 //!    the rooms it is in now.
-//! 4. Store the new state with those rooms (or remove it, for a delete): durable before anything
-//!    is notified or acknowledged.
+//! 4. Store the new states with those rooms (or remove them, for deletes) in one commit per
+//!    batch: durable before anything is notified or acknowledged (`apply.rs`).
 //! 5. Notify: scope `in` to the rooms matched now (entered or stayed), scope `out` to the rooms
 //!    remembered from the last notification that no longer match (rooms that do not exist any
 //!    more are skipped); a delete notifies `delete`/`out` to the rooms it matched. Each

@@ -19,7 +19,7 @@
 //!   observable depends on it).
 //!
 //! Presence events are reported to the caller *while the lock is held*, through a callback:
-//! delivery never blocks (bounded queues, `try_send`), and reporting under the lock keeps the
+//! delivery never blocks (a frame is queued, never awaited), and reporting under the lock keeps the
 //! presence notifications of a room in the order of the membership changes (counts never go
 //! backwards on the wire).
 //!

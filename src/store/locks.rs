@@ -5,8 +5,8 @@
 //! (both read "was in", one writes "out"...). Each change therefore holds the lock of its
 //! document's stripe from the read to the last delivery. Stripes are chosen by a fixed-seed hash
 //! of the key, so different documents almost always take different locks and proceed in
-//! parallel; a collision only serializes two unrelated changes. Nothing deadlocks: a single
-//! change holds one stripe, and a batch takes its stripes in ascending order.
+//! parallel; a collision only serializes two unrelated changes. Nothing deadlocks: a batch of
+//! changes takes its stripes in ascending order (a single change is a batch of one).
 
 use std::hash::BuildHasher;
 
@@ -28,11 +28,6 @@ impl DocumentLocks {
             stripes: (0..n).map(|_| Mutex::new(())).collect(),
             hasher: foldhash::fast::FixedState::with_seed(0x6865_7261_6c64),
         }
-    }
-
-    /// Locks the stripe of a document until the guard is dropped.
-    pub fn lock(&self, key: &DocKey) -> MutexGuard<'_, ()> {
-        self.stripes[self.stripe(key)].lock()
     }
 
     /// Locks the stripes of several documents (each once, in ascending order) until the
