@@ -12,8 +12,10 @@ use herald_filters::geo::{
 };
 use serde_json::{Map, Value};
 
+mod support;
+
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/oracle/seed1")
+    support::shared_dir().join("oracle/seed1")
 }
 
 fn read_jsonl(name: &str) -> Vec<Value> {

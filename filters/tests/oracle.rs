@@ -13,18 +13,8 @@ use herald_filters::eval::{eval_canonical, eval_nnf};
 use herald_filters::{normalize, Options};
 use serde_json::Value;
 
-/// `shared/` sits beside the checkout (`../shared`), or wherever HERALD_SHARED points.
-fn shared_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("HERALD_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|p| p.join("oracle").is_dir())
-        .expect("shared/oracle not found beside the checkout (set HERALD_SHARED)")
-}
+mod support;
+use support::shared_dir;
 
 fn corpora() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(shared_dir().join("oracle"))
