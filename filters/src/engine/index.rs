@@ -624,10 +624,14 @@ impl Index {
             present,
             touched,
             path,
+            pending,
+            owners,
             ..
         } = scratch;
         let mut values: Vec<&Value> = recycle(std::mem::take(present));
         touched.clear();
+        pending.clear();
+        owners.clear();
         self.fields.walk(doc, path, &mut |field, value| {
             let f = field as usize;
             if field_gen[f] == gen {
@@ -648,9 +652,12 @@ impl Index {
             touched,
             filter_gen,
             lit_cache,
+            pending,
+            owners,
             out,
         };
         ctx.probe_node(&self.root);
+        ctx.verify_pending();
         *present = recycle(values);
     }
 }
@@ -870,8 +877,16 @@ struct Ctx<'a, 'd> {
     filter_gen: &'a mut [u32],
     /// Per literal: `gen << 1 | result` when evaluated for this document.
     lit_cache: &'a [Cell<u32>],
+    /// Candidate subfilters, verified once the tree is probed (see [`Ctx::verify_pending`]).
+    pending: &'a mut Vec<SubId>,
+    /// Slots of the matched filters, their ids output last.
+    owners: &'a mut Vec<Slot>,
     out: &'a mut Vec<FilterId>,
 }
+
+/// How many items ahead of the one being processed a batch prefetches: enough to cover a
+/// cache miss with the work of the items in between, few enough to stay in the L1 cache.
+const PREFETCH_AHEAD: usize = 8;
 
 impl<'a, 'd> Ctx<'a, 'd> {
     #[inline]
@@ -900,9 +915,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
                 }
             }
         }
-        for &sub in &node.always {
-            self.candidate(sub);
-        }
+        self.pending.extend_from_slice(&node.always);
     }
 
     fn probe(&mut self, node: &'a Node, index: &'a FieldIndex, value: &'d Value) {
@@ -947,13 +960,39 @@ impl<'a, 'd> Ctx<'a, 'd> {
     /// An anchor holds: its subfilters are candidates, or its nested node is probed.
     fn fire(&mut self, node: &'a Node, lit: LitId) {
         match node.bucket(lit) {
-            Some(Bucket::Flat(members)) => {
-                for &sub in members {
-                    self.candidate(sub);
-                }
-            }
+            Some(Bucket::Flat(members)) => self.pending.extend_from_slice(members),
             Some(Bucket::Nested(child)) => self.probe_node(child),
             None => {}
+        }
+    }
+
+    /// Verifies the candidates, then outputs the matched filters' ids.
+    ///
+    /// Candidates are scattered in memory, and each costs a chain of dependent loads (the
+    /// subfilter, then its filter): visited one by one as anchors fire, every match waited for
+    /// a cache miss or two. Collected first, they are visited in batches whose loads are
+    /// issued ahead ([`PREFETCH_AHEAD`]), so the misses overlap.
+    fn verify_pending(&mut self) {
+        let pending = std::mem::take(self.pending);
+        let subs = &self.index.subs;
+        for &sub in pending.iter().take(PREFETCH_AHEAD) {
+            subs.prefetch(sub);
+        }
+        for (i, &sub) in pending.iter().enumerate() {
+            if let Some(&ahead) = pending.get(i + PREFETCH_AHEAD) {
+                subs.prefetch(ahead);
+            }
+            self.candidate(sub);
+        }
+        *self.pending = pending;
+        let filters = &self.index.filters;
+        for (i, &owner) in self.owners.iter().enumerate() {
+            if let Some(&ahead) = self.owners.get(i + PREFETCH_AHEAD) {
+                filters.prefetch(ahead);
+            }
+            if let Some(f) = filters.get(owner) {
+                self.out.push(f.id);
+            }
         }
     }
 
@@ -976,9 +1015,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
             let o = owner as usize;
             if self.filter_gen[o] != self.gen {
                 self.filter_gen[o] = self.gen;
-                if let Some(f) = self.index.filters.get(owner) {
-                    self.out.push(f.id);
-                }
+                self.owners.push(owner);
             }
         }
     }
@@ -1064,6 +1101,8 @@ struct Scratch {
     present: Vec<&'static Value>,
     touched: Vec<FieldId>,
     path: String,
+    pending: Vec<SubId>,
+    owners: Vec<Slot>,
 }
 
 impl Scratch {
@@ -1078,6 +1117,8 @@ impl Scratch {
             present: Vec::new(),
             touched: Vec::new(),
             path: String::new(),
+            pending: Vec::new(),
+            owners: Vec::new(),
         }
     }
 
