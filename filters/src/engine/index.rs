@@ -960,7 +960,11 @@ impl<'a, 'd> Ctx<'a, 'd> {
     /// An anchor holds: its subfilters are candidates, or its nested node is probed.
     fn fire(&mut self, node: &'a Node, lit: LitId) {
         match node.bucket(lit) {
-            Some(Bucket::Flat(members)) => self.pending.extend_from_slice(members),
+            // One member is the usual case: a push, not a `memcpy` call.
+            Some(Bucket::Flat(members)) => match members.as_slice() {
+                [one] => self.pending.push(*one),
+                many => self.pending.extend_from_slice(many),
+            },
             Some(Bucket::Nested(child)) => self.probe_node(child),
             None => {}
         }
