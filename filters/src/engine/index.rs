@@ -65,7 +65,7 @@ use super::fields::{FieldId, FieldTable};
 use super::geo_index::GeoIndex;
 use super::range::RangeIndex;
 use super::scalar_map::{EqualsIndex, ScalarMap};
-use super::storage::{ShardedTable, Slab};
+use super::storage::{DenseMap, ShardedTable, Slab};
 use super::FoldMap;
 use crate::condition::{Condition, Literal};
 use crate::eval;
@@ -114,36 +114,88 @@ struct SubEntry {
 #[derive(Default)]
 struct Node {
     fields: FoldMap<FieldId, FieldIndex>,
-    buckets: ShardedTable<(LitId, Bucket)>,
+    buckets: Buckets,
     /// Subfilters with no positive literal left to anchor on.
     always: Vec<SubId>,
 }
 
+/// A node's buckets by anchor. The root holds the anchors of most literals, so its table is
+/// an array indexed by literal id (a bucket is found with two loads, no hashing, and the
+/// array is smaller than a hash table as full); nested nodes hold a few literals among many
+/// and hash them.
+enum Buckets {
+    Dense(DenseMap<Bucket>),
+    Hashed(ShardedTable<(LitId, Bucket)>),
+}
+
+impl Default for Buckets {
+    fn default() -> Self {
+        Buckets::Hashed(ShardedTable::default())
+    }
+}
+
 impl Node {
+    fn root() -> Node {
+        Node {
+            buckets: Buckets::Dense(DenseMap::default()),
+            ..Node::default()
+        }
+    }
+
     fn is_empty(&self) -> bool {
-        self.buckets.is_empty() && self.always.is_empty()
+        let no_buckets = match &self.buckets {
+            Buckets::Dense(map) => map.is_empty(),
+            Buckets::Hashed(table) => table.is_empty(),
+        };
+        no_buckets && self.always.is_empty()
     }
 
     #[inline]
     fn bucket(&self, lit: LitId) -> Option<&Bucket> {
-        self.buckets
-            .find(lit_hash(lit), |(l, _)| *l == lit)
-            .map(|(_, b)| b)
+        match &self.buckets {
+            Buckets::Dense(map) => map.get(lit),
+            Buckets::Hashed(table) => table
+                .find(lit_hash(lit), |(l, _)| *l == lit)
+                .map(|(_, b)| b),
+        }
     }
 
     fn bucket_mut(&mut self, lit: LitId) -> Option<&mut Bucket> {
-        self.buckets
-            .find_mut(lit_hash(lit), |(l, _)| *l == lit)
-            .map(|(_, b)| b)
+        match &mut self.buckets {
+            Buckets::Dense(map) => map.get_mut(lit),
+            Buckets::Hashed(table) => table
+                .find_mut(lit_hash(lit), |(l, _)| *l == lit)
+                .map(|(_, b)| b),
+        }
     }
 
     fn insert_bucket(&mut self, lit: LitId, bucket: Bucket) {
-        self.buckets
-            .insert_unique(lit_hash(lit), (lit, bucket), |(l, _)| lit_hash(*l));
+        match &mut self.buckets {
+            Buckets::Dense(map) => {
+                map.insert(lit, bucket);
+            }
+            Buckets::Hashed(table) => {
+                table.insert_unique(lit_hash(lit), (lit, bucket), |(l, _)| lit_hash(*l))
+            }
+        }
     }
 
     fn remove_bucket(&mut self, lit: LitId) {
-        self.buckets.remove(lit_hash(lit), |(l, _)| *l == lit);
+        match &mut self.buckets {
+            Buckets::Dense(map) => {
+                map.remove(lit);
+            }
+            Buckets::Hashed(table) => {
+                table.remove(lit_hash(lit), |(l, _)| *l == lit);
+            }
+        }
+    }
+
+    fn buckets(&self) -> Box<dyn Iterator<Item = (LitId, &Bucket)> + '_> {
+        match &self.buckets {
+            Buckets::Dense(map) => Box::new(map.iter()),
+            Buckets::Hashed(table) => Box::new(table.iter().map(|(l, b)| (*l, b))),
+        }
     }
 }
 
@@ -236,7 +288,6 @@ impl FieldIndex {
 }
 
 /// Everything registered in one collection.
-#[derive(Default)]
 pub struct Index {
     fields: FieldTable,
     stats: Vec<FieldStats>,
@@ -253,6 +304,24 @@ pub struct Index {
     root: Node,
     /// Round-robin cursor of anchor maintenance.
     sweep: u32,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            fields: FieldTable::default(),
+            stats: Vec::new(),
+            lits: Slab::default(),
+            lit_by_digest: ShardedTable::default(),
+            subs: Slab::default(),
+            sub_by_literals: ShardedTable::default(),
+            filters: Slab::default(),
+            filter_by_id: ShardedTable::default(),
+            hasher: foldhash::fast::RandomState::default(),
+            root: Node::root(),
+            sweep: 0,
+        }
+    }
 }
 
 /// The tables anchor-tree operations read (split from the tree so both can be borrowed).
@@ -565,9 +634,9 @@ impl Index {
         while let Some((node, depth)) = stack.pop() {
             nodes += 1;
             always += node.always.len();
-            for (lit, bucket) in node.buckets.iter() {
+            for (lit, bucket) in node.buckets() {
                 match bucket {
-                    Bucket::Flat(subs) => buckets.push((subs.len(), *lit, depth)),
+                    Bucket::Flat(subs) => buckets.push((subs.len(), lit, depth)),
                     Bucket::Nested(child) => stack.push((child, depth + 1)),
                 }
             }

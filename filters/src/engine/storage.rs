@@ -96,6 +96,97 @@ impl<T> Slab<T> {
     }
 }
 
+/// Items per chunk of a [`DenseMap`].
+const DENSE_CHUNK: usize = 256;
+
+/// A map from dense `u32` keys to items, as an array of chunks: a lookup is two dependent
+/// loads and no hashing, growing never moves an item, and a chunk left empty is freed. It
+/// costs a slot per key below the largest one, so it suits maps holding most of their key
+/// space (the root of the anchor tree holds the anchors of most literals).
+pub(crate) struct DenseMap<T> {
+    chunks: Vec<Option<DenseChunk<T>>>,
+    len: usize,
+}
+
+/// A chunk's items and how many are there.
+type DenseChunk<T> = (Box<[Option<T>]>, usize);
+
+impl<T> Default for DenseMap<T> {
+    fn default() -> Self {
+        DenseMap {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> DenseMap<T> {
+    #[inline]
+    pub fn get(&self, key: u32) -> Option<&T> {
+        let key = key as usize;
+        let (items, _) = self.chunks.get(key / DENSE_CHUNK)?.as_ref()?;
+        items.get(key % DENSE_CHUNK)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, key: u32) -> Option<&mut T> {
+        let key = key as usize;
+        let (items, _) = self.chunks.get_mut(key / DENSE_CHUNK)?.as_mut()?;
+        items.get_mut(key % DENSE_CHUNK)?.as_mut()
+    }
+
+    /// Stores an item under a key; returns the item it replaces.
+    pub fn insert(&mut self, key: u32, item: T) -> Option<T> {
+        let key = key as usize;
+        let chunk = key / DENSE_CHUNK;
+        if self.chunks.len() <= chunk {
+            self.chunks.resize_with(chunk + 1, || None);
+        }
+        let (items, used) =
+            self.chunks[chunk].get_or_insert_with(|| ((0..DENSE_CHUNK).map(|_| None).collect(), 0));
+        let old = items[key % DENSE_CHUNK].replace(item);
+        if old.is_none() {
+            *used += 1;
+            self.len += 1;
+        }
+        old
+    }
+
+    pub fn remove(&mut self, key: u32) -> Option<T> {
+        let key = key as usize;
+        let chunk = key / DENSE_CHUNK;
+        let (items, used) = self.chunks.get_mut(chunk)?.as_mut()?;
+        let old = items.get_mut(key % DENSE_CHUNK)?.take()?;
+        *used -= 1;
+        self.len -= 1;
+        if *used == 0 {
+            self.chunks[chunk] = None;
+            while self.chunks.last().is_some_and(Option::is_none) {
+                self.chunks.pop();
+            }
+            if self.chunks.is_empty() {
+                self.chunks = Vec::new();
+            }
+        }
+        Some(old)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(c, chunk)| Some((c, chunk.as_ref()?)))
+            .flat_map(|(c, (items, _))| {
+                items.iter().enumerate().filter_map(move |(i, item)| {
+                    Some(((c * DENSE_CHUNK + i) as u32, item.as_ref()?))
+                })
+            })
+    }
+}
+
 /// A hint that `item` will be read soon (no effect on other architectures).
 #[inline(always)]
 pub(crate) fn prefetch<T>(item: &T) {
@@ -239,6 +330,34 @@ mod tests {
         assert_eq!(slab.remove(ids[10]), None);
         assert_eq!(slab.insert(42), 10);
         assert_eq!(slab.len(), 5000);
+    }
+
+    #[test]
+    fn dense_map_frees_emptied_chunks() {
+        let mut map = DenseMap::default();
+        for k in (0..3000u32).step_by(3) {
+            assert_eq!(map.insert(k, k * 2), None);
+        }
+        assert_eq!(map.insert(3, 7), Some(6));
+        assert_eq!(map.get(3), Some(&7));
+        assert_eq!(map.get(4), None);
+        assert_eq!(map.get(1_000_000), None);
+        *map.get_mut(6).unwrap() += 1;
+        assert_eq!(map.get(6), Some(&13));
+        let items: Vec<(u32, u32)> = map.iter().map(|(k, v)| (k, *v)).collect();
+        assert_eq!(items.len(), 1000);
+        assert_eq!(items[2], (6, 13));
+        let first = map.get(0).map(|r| r as *const u32);
+        map.insert(100_000, 1);
+        assert_eq!(map.get(0).map(|r| r as *const u32), first, "an item moved");
+        assert_eq!(map.remove(100_000), Some(1));
+        assert_eq!(map.chunks.len(), 3000usize.div_ceil(DENSE_CHUNK));
+        for k in (0..3000u32).step_by(3) {
+            assert!(map.remove(k).is_some());
+            assert_eq!(map.remove(k), None);
+        }
+        assert!(map.is_empty());
+        assert_eq!(map.chunks.capacity(), 0);
     }
 
     #[test]
