@@ -57,20 +57,39 @@ impl Pattern {
             // The common grant, checked on every request of an unrestricted caller.
             return true;
         }
-        let target = format!("{index}/{collection}");
-        glob(self.0.as_bytes(), target.as_bytes())
+        glob(
+            self.0.as_bytes(),
+            &Joined(index.as_bytes(), collection.as_bytes()),
+        )
+    }
+}
+
+/// `index/collection` without building the string (rights are checked on every request).
+struct Joined<'a>(&'a [u8], &'a [u8]);
+
+impl Joined<'_> {
+    fn len(&self) -> usize {
+        self.0.len() + 1 + self.1.len()
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        match i.cmp(&self.0.len()) {
+            std::cmp::Ordering::Less => self.0[i],
+            std::cmp::Ordering::Equal => b'/',
+            std::cmp::Ordering::Greater => self.1[i - self.0.len() - 1],
+        }
     }
 }
 
 /// `*`-glob matching (iterative, with one backtracking point: linear in practice).
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
+fn glob(pattern: &[u8], text: &Joined<'_>) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
         if p < pattern.len() && pattern[p] == b'*' {
             star = Some((p, t));
             p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
+        } else if p < pattern.len() && pattern[p] == text.at(t) {
             p += 1;
             t += 1;
         } else if let Some((sp, st)) = star {
@@ -218,18 +237,33 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Glob of `pattern` against "index/collection".
+    fn matches(pattern: &str, index: &str, collection: &str) -> bool {
+        glob(
+            pattern.as_bytes(),
+            &Joined(index.as_bytes(), collection.as_bytes()),
+        )
+    }
+
     #[test]
     fn globs() {
-        assert!(glob(b"*", b"a/b"));
-        assert!(glob(b"shop/*", b"shop/orders"));
-        assert!(!glob(b"shop/*", b"shopping/orders"));
-        assert!(glob(b"chat/room-*", b"chat/room-12"));
-        assert!(!glob(b"chat/room-*", b"chat/lobby"));
-        assert!(glob(b"*/orders", b"shop/orders"));
-        assert!(glob(b"a*b*c", b"axxbyyc"));
-        assert!(!glob(b"a*b*c", b"axxbyy"));
-        assert!(glob(b"exact/name", b"exact/name"));
-        assert!(!glob(b"exact/name", b"exact/names"));
+        assert!(matches("*", "a", "b"));
+        assert!(matches("shop/*", "shop", "orders"));
+        assert!(!matches("shop/*", "shopping", "orders"));
+        assert!(matches("chat/room-*", "chat", "room-12"));
+        assert!(!matches("chat/room-*", "chat", "lobby"));
+        assert!(matches("*/orders", "shop", "orders"));
+        assert!(matches("a*b*c", "axx", "byyc"));
+        assert!(!matches("a*b*c", "axx", "byy"));
+        assert!(matches("exact/name", "exact", "name"));
+        assert!(!matches("exact/name", "exact", "names"));
+        assert!(
+            !matches("exact/name", "exac", "t/name"),
+            "the separator is '/' itself"
+        );
+        assert!(matches("exac/*name", "exac", "t/name"));
+        assert!(matches("*/", "a", ""));
+        assert!(matches("/*", "", "x"));
     }
 
     #[test]

@@ -46,6 +46,15 @@
 //! R-tree of conservative envelopes ([`GeoIndex`]), then the exact test on the parsed point.
 //! `regexp`, `select` and `match` anchors: evaluated when the node is reached.
 //!
+//! # Candidates are verified in a batch
+//!
+//! Probing the tree only *collects* candidate subfilters; they are verified afterwards, in
+//! one pass whose memory loads are issued a few candidates ahead (prefetch). A candidate is a
+//! chain of dependent loads (its subfilter, then its filter) scattered over the index: verified
+//! as its anchor fired, each waited for its cache misses in turn; batched, the misses overlap.
+//! The root's buckets sit in an array indexed by literal id, so a fired anchor finds its
+//! bucket without hashing.
+//!
 //! # Scratch
 //!
 //! Matching writes only to per-thread scratch (generation-stamped arrays, reused buffers), so
