@@ -66,6 +66,7 @@ for bit. See `testdata/README.md`.
 use serde_json::Value;
 
 mod boost_envelope;
+mod covering;
 mod ellipsoid;
 mod parse;
 mod winding;
@@ -307,6 +308,8 @@ pub struct Polygon {
     bbox: Option<GeoBox>,
     /// Per edge of the winding walk: its side, precomputed for points far from it.
     bands: Vec<winding::EdgeBand>,
+    /// The answer for whole regions of the envelope, where it is provably uniform.
+    covering: Option<Box<covering::Covering>>,
 }
 
 impl Polygon {
@@ -314,13 +317,17 @@ impl Polygon {
     /// fewer it covers nothing). A repeated closing vertex is harmless.
     pub fn new(points: Vec<Point>) -> Polygon {
         let bbox = ring_envelope(&points);
-        let bands = winding::walk_edges(&points)
+        let bands: Vec<winding::EdgeBand> = winding::walk_edges(&points)
             .map(|(s1, s2)| winding::EdgeBand::new(s1, s2))
             .collect();
+        let covering = bbox.and_then(|b| {
+            covering::Covering::new(&bands, b.lon_min, b.lat_min, b.lon_max, b.lat_max)
+        });
         Polygon {
             points,
             bbox,
             bands,
+            covering: covering.map(Box::new),
         }
     }
 
@@ -337,6 +344,9 @@ impl Polygon {
         let Some(b) = self.bbox else {
             return false;
         };
+        if let Some(known) = self.covering.as_ref().and_then(|c| c.lookup(p)) {
+            return known;
+        }
         box_covers(b.lon_min, b.lat_min, b.lon_max, b.lat_max, p.lon, p.lat)
             && winding::point_in_ring_banded(
                 p,

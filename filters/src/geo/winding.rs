@@ -685,6 +685,114 @@ impl EdgeBand {
     }
 }
 
+/// What one edge does to the winding walk for every point of a region (see
+/// [`EdgeBand::over_region`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum EdgeEffect {
+    /// Nothing, for every point.
+    Nothing,
+    /// The walk counts a crossing `count` (±2) with side `side` (±1), for every point.
+    Crosses { count: i32, side: i32 },
+}
+
+/// Longitude margin around the meridians where an edge's effect changes (its ends and their
+/// antimeridians), in degrees: far wider than the margins [`EdgeBand::locate`] uses.
+const REGION_MERIDIAN_MARGIN: f64 = 1e-5;
+
+impl EdgeBand {
+    /// What the edge does to the walk of [`point_in_ring_banded`] for *every* point of the
+    /// region `[lon_a, lon_b] × [lat_lo, lat_hi]` (degrees, `-180 <= lon_a <= lon_b <= 180`),
+    /// or `None` when that may differ between its points or needs the exact side strategy.
+    ///
+    /// [`EdgeBand::locate`] only changes where the point's longitude crosses (within
+    /// [`SKIP_MARGIN`]) an end of the span or the antimeridian of one: when no such meridian
+    /// is within [`REGION_MERIDIAN_MARGIN`] of the region, `locate` gives one answer for all of
+    /// it, found at its centre. `Far` does nothing; `Inside` counts ±2 with the side that
+    /// [`EdgeBand::side`] gives, which is the same for every point when the region lies
+    /// strictly north (or south) of the band of every piece its longitudes overlap. These are
+    /// exactly the branches the walk takes, so no exact side is ever assumed.
+    /// The meridians where [`EdgeBand::over_region`] may change its answer: the span's ends
+    /// and their antimeridians (none when the edge has no span: never uniform).
+    pub(crate) fn critical_meridians(&self) -> Option<[f64; 4]> {
+        let end = self.start + self.span;
+        self.has_span
+            .then_some([self.start, end, self.start + 180.0, end + 180.0])
+    }
+
+    pub(crate) fn over_region(
+        &self,
+        lon_a: f64,
+        lon_b: f64,
+        lat_lo: f64,
+        lat_hi: f64,
+    ) -> Option<EdgeEffect> {
+        if !(self.has_span && lat_lo >= -BAND_MAX_LAT && lat_hi <= BAND_MAX_LAT) {
+            return None;
+        }
+        let width = lon_b - lon_a;
+        if !(0.0..360.0).contains(&width) {
+            return None;
+        }
+        for meridian in self.critical_meridians()? {
+            // Distance east from lon_a to the meridian, in [0, 360) (both are within a turn
+            // and a half of 0: a few additions, not a floating-point remainder).
+            let mut east = meridian - lon_a;
+            if !east.is_finite() {
+                return None;
+            }
+            while east < 0.0 {
+                east += 360.0;
+            }
+            while east >= 360.0 {
+                east -= 360.0;
+            }
+            if east <= width + REGION_MERIDIAN_MARGIN || east >= 360.0 - REGION_MERIDIAN_MARGIN {
+                return None;
+            }
+        }
+        let centre = Point {
+            lat: (lat_lo + lat_hi) / 2.0,
+            lon: lon_a + width / 2.0,
+        };
+        let count = match self.locate(centre) {
+            Span::Far => return Some(EdgeEffect::Nothing),
+            Span::Near => return None,
+            Span::Inside(count) => count,
+        };
+        // The pieces the region's longitudes overlap (one more on each side: `band_at`
+        // rounds at the cuts).
+        let n = self.sub.len();
+        let whole = [(self.lo, self.hi)];
+        let bands: &[(f64, f64)] = if n == 0 {
+            &whole
+        } else {
+            let piece = |lon: f64| {
+                let t = wrap_once(lon - self.start) / self.span;
+                (t.max(0.0) * n as f64) as usize
+            };
+            let (p, q) = (piece(lon_a), piece(lon_b));
+            let first = p.min(q).saturating_sub(1);
+            let last = (p.max(q) + 1).min(n - 1);
+            &self.sub[first.min(last)..=last]
+        };
+        let mut side = 0;
+        for &(lo, hi) in bands {
+            let here = if lat_lo > hi && self.north != 0 {
+                i32::from(self.north)
+            } else if lat_hi < lo && self.south != 0 {
+                i32::from(self.south)
+            } else {
+                return None;
+            };
+            if side != 0 && side != here {
+                return None;
+            }
+            side = here;
+        }
+        Some(EdgeEffect::Crosses { count, side })
+    }
+}
+
 /// The sub-bands of an edge (see [`EdgeBand`]), or none when a cut fails its check.
 fn sub_bands(s1: Point, s2: Point, span: f64, north: i8, south: i8) -> Box<[(f64, f64)]> {
     // Steep edges get more pieces than their longitude span alone asks for, so that each
