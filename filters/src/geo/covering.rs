@@ -24,7 +24,7 @@
 //! uniform is split, down to [`GRID`] × [`GRID`] cells, and cells still not uniform send the
 //! point to the exact walk.
 
-use super::winding::{EdgeBand, EdgeEffect};
+use super::winding::{EdgeBand, EdgeEffect, Region};
 use super::Point;
 
 /// Cells per side of the grid (a power of two: regions are split in quarters).
@@ -111,14 +111,16 @@ impl Covering {
     fn classify(&mut self, open: &[&EdgeBand], count: i32, i: usize, j: usize, size: usize) {
         let lon_step = (self.lon_max - self.lon_min) / GRID as f64;
         let lat_step = (self.lat_max - self.lat_min) / GRID as f64;
-        let lon_a = (self.lon_min + i as f64 * lon_step - SLACK).max(-180.0);
-        let lon_b = (self.lon_min + (i + size) as f64 * lon_step + SLACK).min(180.0);
-        let lat_lo = self.lat_min + j as f64 * lat_step - SLACK;
-        let lat_hi = self.lat_min + (j + size) as f64 * lat_step + SLACK;
+        let region = Region {
+            lon_a: (self.lon_min + i as f64 * lon_step - SLACK).max(-180.0),
+            lon_b: (self.lon_min + (i + size) as f64 * lon_step + SLACK).min(180.0),
+            lat_lo: self.lat_min + j as f64 * lat_step - SLACK,
+            lat_hi: self.lat_min + (j + size) as f64 * lat_step + SLACK,
+        };
         let mut count = count;
         let mut still_open = Vec::new();
         for &band in open {
-            match band.over_region(lon_a, lon_b, lat_lo, lat_hi) {
+            match band.over_region(region) {
                 Some(effect) => count += counted(effect),
                 None => still_open.push(band),
             }
@@ -126,7 +128,7 @@ impl Covering {
         let covered = if still_open.is_empty() {
             Some(count != 0)
         } else {
-            self.uniform(&still_open, count, lon_a, lon_b, lat_lo, lat_hi)
+            self.uniform(&still_open, count, region)
         };
         if let Some(covered) = covered {
             let class = if covered { INSIDE } else { OUTSIDE };
@@ -179,15 +181,8 @@ impl Covering {
     /// Whether every point of the region off the strips around [`Covering::meridians`] is
     /// covered (`Some(true)`), none is (`Some(false)`), or either may hold (`None`): the
     /// region is cut at the meridians and every piece must agree.
-    fn uniform(
-        &self,
-        open: &[&EdgeBand],
-        count: i32,
-        lon_a: f64,
-        lon_b: f64,
-        lat_lo: f64,
-        lat_hi: f64,
-    ) -> Option<bool> {
+    fn uniform(&self, open: &[&EdgeBand], count: i32, region: Region) -> Option<bool> {
+        let Region { lon_a, lon_b, .. } = region;
         let mut answer = None;
         let mut from = lon_a;
         let mut cuts = self
@@ -199,7 +194,12 @@ impl Covering {
         cuts.peek()?;
         for to in cuts.map(|m| m - STRIP).chain([lon_b]) {
             if to > from {
-                let piece = uniform_piece(open, count, from, to, lat_lo, lat_hi)?;
+                let piece = Region {
+                    lon_a: from,
+                    lon_b: to,
+                    ..region
+                };
+                let piece = uniform_piece(open, count, piece)?;
                 if answer.is_some_and(|a| a != piece) {
                     return None;
                 }
@@ -215,17 +215,10 @@ impl Covering {
 /// either may hold (`None`), from the walk's counter as `point_in_ring_banded` keeps it: with
 /// no edge touching the point and no antimeridian count, the point is inside when the count
 /// of crossings on the counting side is not zero. `count`: the other edges' crossings.
-fn uniform_piece(
-    open: &[&EdgeBand],
-    count: i32,
-    lon_a: f64,
-    lon_b: f64,
-    lat_lo: f64,
-    lat_hi: f64,
-) -> Option<bool> {
+fn uniform_piece(open: &[&EdgeBand], count: i32, region: Region) -> Option<bool> {
     let mut count = count;
     for band in open {
-        count += counted(band.over_region(lon_a, lon_b, lat_lo, lat_hi)?);
+        count += counted(band.over_region(region)?);
     }
     Some(count != 0)
 }
@@ -243,47 +236,15 @@ mod tests {
     use super::super::Polygon;
     use super::*;
 
-    /// A small deterministic generator in [0, 1).
-    fn random(seed: u64) -> impl FnMut() -> f64 {
-        let mut state = seed;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
     /// The covering never changes an answer: random star polygons (as Koncorde's benchmark
     /// draws them, and larger, smaller, near the poles and the antimeridian), probed where a
     /// covering could go wrong: cell boundaries, the vertices' meridians, the edges.
     #[test]
     fn covering_agrees_with_the_exact_walk() {
-        let mut rand = random(0x2545_F491_4F6C_DD1D);
+        let mut rand = super::super::test_random(0x2545_F491_4F6C_DD1D);
         let (mut probes, mut answered, mut with_covering) = (0usize, 0usize, 0usize);
         for round in 0..300 {
-            let radius = [10.0, 1.0, 40.0][round % 3];
-            let center = Point {
-                lat: rand() * 160.0 - 80.0,
-                lon: if round % 7 == 0 {
-                    180.0 - rand() * 2.0
-                } else {
-                    rand() * 360.0 - 180.0
-                },
-            };
-            let mut angles: Vec<f64> = (0..5).map(|_| rand() * std::f64::consts::TAU).collect();
-            angles.sort_by(f64::total_cmp);
-            let mut points: Vec<Point> = angles
-                .iter()
-                .map(|a| {
-                    let r = (0.2 + 0.8 * rand()) * radius;
-                    Point {
-                        lat: (center.lat + r * a.sin()).clamp(-89.0, 89.0),
-                        lon: center.lon + r * a.cos(),
-                    }
-                })
-                .collect();
-            points.push(points[0]);
+            let (_, _, points) = super::super::test_star_polygon(&mut rand, round);
             let polygon = Polygon::new(points.clone());
             let Some(covering) = polygon.covering.as_deref() else {
                 continue;

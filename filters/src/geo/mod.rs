@@ -86,6 +86,47 @@ pub(crate) fn test_random(mut state: u64) -> impl FnMut() -> f64 {
     }
 }
 
+/// A random closed star polygon for randomized tests, as Koncorde's benchmark draws them plus
+/// variations by `round`: radius 10°, 1° or 40°, some across the antimeridian, every fifth
+/// with a meridian edge. Returns its centre, radius and ring (closing vertex repeated).
+#[cfg(test)]
+pub(crate) fn test_star_polygon(
+    rand: &mut impl FnMut() -> f64,
+    round: usize,
+) -> (Point, f64, Vec<Point>) {
+    let radius = match round % 3 {
+        0 => 10.0,
+        1 => 1.0,
+        _ => 40.0,
+    };
+    let center = Point {
+        lat: rand() * 180.0 - 90.0,
+        lon: if round.is_multiple_of(7) {
+            180.0 - rand() * 2.0
+        } else {
+            rand() * 360.0 - 180.0
+        },
+    };
+    let mut angles: Vec<f64> = (0..5).map(|_| rand() * std::f64::consts::TAU).collect();
+    angles.sort_by(f64::total_cmp);
+    let mut points: Vec<Point> = angles
+        .iter()
+        .map(|a| {
+            let r = rand() * radius;
+            Point {
+                lat: center.lat + r * a.sin(),
+                lon: center.lon + r * a.cos(),
+            }
+        })
+        .collect();
+    if round.is_multiple_of(5) {
+        // A meridian edge.
+        points[2].lon = points[1].lon;
+    }
+    points.push(points[0]);
+    (center, radius, points)
+}
+
 use boost_envelope::{ring_envelope, GeoBox};
 use ellipsoid::{box_covers, geographic_distance_rad, normalize_longitude, A, D2R, F, R2D};
 

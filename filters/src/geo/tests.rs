@@ -1125,36 +1125,7 @@ fn polygon_edge_bands_agree_with_exact_sides() {
     let mut checked = 0usize;
     let mut sub_banded = 0usize;
     for round in 0..600 {
-        let radius = match round % 3 {
-            0 => 10.0,
-            1 => 1.0,
-            _ => 40.0,
-        };
-        let center = Point {
-            lat: rand() * 180.0 - 90.0,
-            lon: if round % 7 == 0 {
-                180.0 - rand() * 2.0
-            } else {
-                rand() * 360.0 - 180.0
-            },
-        };
-        let mut angles: Vec<f64> = (0..5).map(|_| rand() * std::f64::consts::TAU).collect();
-        angles.sort_by(f64::total_cmp);
-        let mut points: Vec<Point> = angles
-            .iter()
-            .map(|a| {
-                let r = rand() * radius;
-                Point {
-                    lat: center.lat + r * a.sin(),
-                    lon: center.lon + r * a.cos(),
-                }
-            })
-            .collect();
-        if round % 5 == 0 {
-            // A meridian edge.
-            points[2].lon = points[1].lon;
-        }
-        points.push(points[0]);
+        let (center, radius, points) = super::test_star_polygon(&mut rand, round);
         let polygon = Polygon::new(points.clone());
         sub_banded += polygon.sub_banded_edges();
         let mut probe = |p: Point| {

@@ -695,14 +695,24 @@ pub(crate) enum EdgeEffect {
     Crosses { count: i32, side: i32 },
 }
 
+/// A region of coordinates, `[lon_a, lon_b] × [lat_lo, lat_hi]` in degrees, with
+/// `-180 <= lon_a <= lon_b <= 180`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Region {
+    pub lon_a: f64,
+    pub lon_b: f64,
+    pub lat_lo: f64,
+    pub lat_hi: f64,
+}
+
 /// Longitude margin around the meridians where an edge's effect changes (its ends and their
 /// antimeridians), in degrees: far wider than the margins [`EdgeBand::locate`] uses.
 const REGION_MERIDIAN_MARGIN: f64 = 1e-5;
 
 impl EdgeBand {
     /// What the edge does to the walk of [`point_in_ring_banded`] for *every* point of the
-    /// region `[lon_a, lon_b] × [lat_lo, lat_hi]` (degrees, `-180 <= lon_a <= lon_b <= 180`),
-    /// or `None` when that may differ between its points or needs the exact side strategy.
+    /// region, or `None` when that may differ between its points or needs the exact side
+    /// strategy.
     ///
     /// [`EdgeBand::locate`] only changes where the point's longitude crosses (within
     /// [`SKIP_MARGIN`]) an end of the span or the antimeridian of one: when no such meridian
@@ -719,13 +729,13 @@ impl EdgeBand {
             .then_some([self.start, end, self.start + 180.0, end + 180.0])
     }
 
-    pub(crate) fn over_region(
-        &self,
-        lon_a: f64,
-        lon_b: f64,
-        lat_lo: f64,
-        lat_hi: f64,
-    ) -> Option<EdgeEffect> {
+    pub(crate) fn over_region(&self, region: Region) -> Option<EdgeEffect> {
+        let Region {
+            lon_a,
+            lon_b,
+            lat_lo,
+            lat_hi,
+        } = region;
         if !(self.has_span && lat_lo >= -BAND_MAX_LAT && lat_hi <= BAND_MAX_LAT) {
             return None;
         }
