@@ -137,16 +137,17 @@ enum Buckets {
     Hashed(ShardedTable<(LitId, Bucket)>),
 }
 
+/// The default node is the root; nested nodes are made by [`Node::nested`].
 impl Default for Buckets {
     fn default() -> Self {
-        Buckets::Hashed(ShardedTable::default())
+        Buckets::Dense(DenseMap::default())
     }
 }
 
 impl Node {
-    fn root() -> Node {
+    fn nested() -> Node {
         Node {
-            buckets: Buckets::Dense(DenseMap::default()),
+            buckets: Buckets::Hashed(ShardedTable::default()),
             ..Node::default()
         }
     }
@@ -297,6 +298,7 @@ impl FieldIndex {
 }
 
 /// Everything registered in one collection.
+#[derive(Default)]
 pub struct Index {
     fields: FieldTable,
     stats: Vec<FieldStats>,
@@ -313,24 +315,6 @@ pub struct Index {
     root: Node,
     /// Round-robin cursor of anchor maintenance.
     sweep: u32,
-}
-
-impl Default for Index {
-    fn default() -> Self {
-        Index {
-            fields: FieldTable::default(),
-            stats: Vec::new(),
-            lits: Slab::default(),
-            lit_by_digest: ShardedTable::default(),
-            subs: Slab::default(),
-            sub_by_literals: ShardedTable::default(),
-            filters: Slab::default(),
-            filter_by_id: ShardedTable::default(),
-            hasher: foldhash::fast::RandomState::default(),
-            root: Node::root(),
-            sweep: 0,
-        }
-    }
 }
 
 /// The tables anchor-tree operations read (split from the tree so both can be borrowed).
@@ -835,7 +819,7 @@ fn attach_at(node: &mut Node, path: &mut Vec<LitId>, sub_id: SubId, tables: &mut
                 tables.place(sub_id, path, false, members.len() - 1);
                 if members.len() > NEST_AT && path.len() < MAX_NEST {
                     let members = std::mem::take(members);
-                    let mut child = Node::default();
+                    let mut child = Node::nested();
                     for member in members {
                         attach_at(&mut child, path, member, tables);
                     }
