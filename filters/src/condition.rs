@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 pub use crate::geo::Shape;
 use crate::geo::{Annulus, Circle, Point};
@@ -242,6 +243,9 @@ pub struct Literal {
     condition: Arc<Condition>,
     negated: bool,
     key: Box<str>,
+    /// 128 bits of SHA-256 of `key`, the literal's identity in an index. Computed here, while
+    /// a filter is normalized, so that registering it (under the index's write lock) does not.
+    digest: u128,
 }
 
 impl Literal {
@@ -254,10 +258,14 @@ impl Literal {
         } else {
             ",\"not\":false}"
         });
+        let digest = Sha256::digest(key.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
         Literal {
             condition,
             negated,
             key: key.into(),
+            digest: u128::from_le_bytes(bytes),
         }
     }
 
@@ -272,6 +280,11 @@ impl Literal {
     /// The canonical JSON of this literal: equal keys mean equal literals.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// The literal's identity in an index: 128 bits of SHA-256 of [`Literal::key`].
+    pub fn digest(&self) -> u128 {
+        self.digest
     }
 
     /// A prefix of the key identifying the condition without its polarity: a literal and its

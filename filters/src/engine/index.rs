@@ -65,7 +65,6 @@ use std::cell::{Cell, RefCell};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
 use serde_json::Value;
@@ -190,14 +189,12 @@ impl Node {
         }
     }
 
-    fn remove_bucket(&mut self, lit: LitId) {
+    fn remove_bucket(&mut self, lit: LitId) -> Option<Bucket> {
         match &mut self.buckets {
-            Buckets::Dense(map) => {
-                map.remove(lit);
-            }
-            Buckets::Hashed(table) => {
-                table.remove(lit_hash(lit), |(l, _)| *l == lit);
-            }
+            Buckets::Dense(map) => map.remove(lit),
+            Buckets::Hashed(table) => table
+                .remove(lit_hash(lit), |(l, _)| *l == lit)
+                .map(|(_, bucket)| bucket),
         }
     }
 
@@ -315,6 +312,24 @@ pub struct Index {
     root: Node,
     /// Round-robin cursor of anchor maintenance.
     sweep: u32,
+    /// Emptied parts of the tree (nested nodes, per-field indexes) waiting to be freed by
+    /// [`Index::take_garbage`]'s caller once the write lock is released: freeing a large one
+    /// (a thousand table shards) takes milliseconds that readers need not wait for.
+    garbage: Garbage,
+}
+
+/// Parts of the index to free outside the write lock.
+#[derive(Default)]
+pub struct Garbage(Vec<Box<dyn Send + Sync>>);
+
+impl Garbage {
+    fn push(&mut self, part: impl Send + Sync + 'static) {
+        self.0.push(Box::new(part));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The tables anchor-tree operations read (split from the tree so both can be borrowed).
@@ -322,6 +337,7 @@ struct Tables<'a> {
     lits: &'a Slab<LitEntry>,
     subs: &'a mut Slab<SubEntry>,
     stats: &'a [FieldStats],
+    garbage: &'a mut Garbage,
 }
 
 impl Index {
@@ -377,7 +393,14 @@ impl Index {
         }
     }
 
-    /// Removes a filter; returns whether it was registered. Everything only it used is freed.
+    /// Takes the parts of the index emptied by the writes so far, for the caller to drop once
+    /// it has released the write lock (dropping the index drops them too).
+    pub fn take_garbage(&mut self) -> Garbage {
+        std::mem::take(&mut self.garbage)
+    }
+
+    /// Removes a filter; returns whether it was registered. Everything only it used is freed
+    /// (the largest parts through [`Index::take_garbage`]).
     pub fn remove(&mut self, id: &FilterId) -> bool {
         let filters = &self.filters;
         let Some(slot) = self.filter_by_id.remove(filter_hash(id), |&slot| {
@@ -403,7 +426,7 @@ impl Index {
     }
 
     fn acquire_subfilter(&mut self, literals: &[Literal]) -> SubId {
-        let digests: SmallVec<[u128; 4]> = literals.iter().map(literal_digest).collect();
+        let digests: SmallVec<[u128; 4]> = literals.iter().map(Literal::digest).collect();
         // Known literals only: a new literal means a new subfilter.
         let known: Option<SmallVec<[LitId; 2]>> =
             digests.iter().map(|&d| self.find_literal(d)).collect();
@@ -564,6 +587,7 @@ impl Index {
                 lits: &self.lits,
                 subs: &mut self.subs,
                 stats: &self.stats,
+                garbage: &mut self.garbage,
             },
         )
     }
@@ -606,6 +630,7 @@ impl Index {
             lits: &self.lits,
             subs: &mut Slab::default(),
             stats: &self.stats,
+            garbage: &mut Garbage::default(),
         };
         let current = sub.path.as_slice().first().copied();
         let best = tables.best_anchor(&sub.literals, &[]);
@@ -868,8 +893,10 @@ fn detach_at(
                 _ => false,
             };
             if emptied {
-                node.remove_bucket(*anchor);
-                unindex_literal(node, *anchor, tables.lits);
+                if let Some(Bucket::Nested(child)) = node.remove_bucket(*anchor) {
+                    tables.garbage.push(child);
+                }
+                unindex_literal(node, *anchor, tables);
             }
         }
     }
@@ -900,8 +927,8 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
     }
 }
 
-fn unindex_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
-    let Some(entry) = lits.get(lit) else {
+fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
+    let Some(entry) = tables.lits.get(lit) else {
         return;
     };
     let Some(index) = node.fields.get_mut(&entry.field) else {
@@ -924,7 +951,9 @@ fn unindex_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
         }
     }
     if index.is_empty() {
-        node.fields.remove(&entry.field);
+        if let Some(index) = node.fields.remove(&entry.field) {
+            tables.garbage.push(index);
+        }
     }
 }
 
@@ -1250,19 +1279,67 @@ fn filter_hash(id: &FilterId) -> u64 {
     ])
 }
 
-/// A literal's identity in the index: 128 bits of SHA-256 of its canonical key.
-fn literal_digest(literal: &Literal) -> u128 {
-    let digest = Sha256::digest(literal.key().as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(bytes)
-}
-
 /// The value of an `equals` literal.
 #[inline]
 fn equals_value(lits: &Slab<LitEntry>, lit: LitId) -> Option<&crate::scalar::Scalar> {
     match lits.get(lit)?.condition.as_ref() {
         Condition::Equals { value, .. } => Some(value),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slabs' free list must not cost memory per entry (the memory target is per filter).
+    #[test]
+    fn slab_entries_have_no_free_slot_overhead() {
+        use super::super::storage::slot_overhead;
+        assert_eq!(slot_overhead::<LitEntry>(), 0);
+        assert_eq!(slot_overhead::<SubEntry>(), 0);
+        assert_eq!(slot_overhead::<FilterEntry>(), 0);
+    }
+
+    /// Emptied nested nodes and field indexes are handed over as garbage (to be freed outside
+    /// the write lock), and the index keeps answering right meanwhile.
+    #[test]
+    fn emptied_parts_become_garbage() {
+        use serde_json::json;
+        let normalize =
+            |f: Value| crate::normalize(&f, &crate::Options::default()).expect("a valid filter");
+        // More than NEST_AT subfilters anchored on `cat == "x"`: a nested node.
+        let nested: Vec<_> = (0..2 * NEST_AT)
+            .map(|i| {
+                normalize(json!({"and": [{"equals": {"cat": "x"}}, {"exists": format!("f{i}")}]}))
+            })
+            .collect();
+        let plain = normalize(json!({"equals": {"id": 7}}));
+        let mut index = Index::default();
+        for n in nested.iter().chain([&plain]) {
+            index.register(n.id, &n.canonical);
+        }
+        assert!(index.take_garbage().is_empty());
+        let doc = json!({"cat": "x", "f3": 1, "id": 7});
+        let matched = |index: &Index| {
+            let mut out = Vec::new();
+            index.test(&doc, &mut out);
+            out.sort();
+            out
+        };
+        let mut both = vec![nested[3].id, plain.id];
+        both.sort();
+        assert_eq!(matched(&index), both);
+        for n in &nested {
+            assert!(index.remove(&n.id));
+        }
+        let garbage = index.take_garbage();
+        // The nested node, and the field indexes of `cat` and of the `f{i}` fields.
+        assert!(garbage.0.len() >= 2, "{} parts", garbage.0.len());
+        drop(garbage);
+        assert!(index.take_garbage().is_empty());
+        assert_eq!(matched(&index), vec![plain.id]);
+        assert!(index.remove(&plain.id));
+        assert!(matched(&index).is_empty());
     }
 }

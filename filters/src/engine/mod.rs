@@ -97,7 +97,13 @@ impl Engine {
         canonical: &Canonical,
     ) -> FilterId {
         let handle = self.collection_or_create(collection);
-        handle.index.write().register(id, canonical);
+        let garbage = {
+            let mut guard = handle.index.write();
+            guard.register(id, canonical);
+            guard.take_garbage()
+        };
+        // Freed after the lock is released: readers do not wait for it.
+        drop(garbage);
         id
     }
 
@@ -114,7 +120,7 @@ impl Engine {
             // fresh one and free the old one after the lock is released.
             let empty = guard.is_empty();
             let emptied = (removed && empty).then(|| std::mem::take(&mut *guard));
-            (removed, empty, emptied)
+            (removed, empty, (emptied, guard.take_garbage()))
         };
         drop(emptied);
         if empty {

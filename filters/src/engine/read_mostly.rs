@@ -55,6 +55,10 @@ use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// Number of reader slots: threads beyond this read through the fallback lock.
 const SLOTS: usize = 256;
 
+/// How long a reader that found the `writing` flag set polls it before parking: longer than
+/// a write usually takes.
+const SPIN_FOR_WRITE: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// Fast-path reads a thread can have in progress at once (reading a collection while holding
 /// the table of collections takes two).
 const DEPTH: usize = 2;
@@ -247,18 +251,54 @@ impl<T> ReadMostly<T> {
             let words = &READERS[slot].0;
             if let Some(word) = (0..DEPTH).find(|&w| words[w].load(Ordering::Relaxed) == 0) {
                 let cell = &words[word];
-                cell.store(self.address(), Ordering::Relaxed);
-                light_barrier(ACCELERATED.load(Ordering::Relaxed));
-                if !self.writing.load(Ordering::SeqCst) {
-                    // The flag was clear after our slot became visible to writers: no write
-                    // starts until we clear it, and the last write's changes are visible
-                    // (the flag's SeqCst load synchronizes with its release).
-                    return ReadGuard {
-                        lock: self,
-                        access: Access::Slot(cell),
-                    };
+                if let Some(guard) = self.try_read_in(cell) {
+                    return guard;
                 }
-                cell.store(0, Ordering::Release);
+                return self.read_after_write(cell);
+            }
+        }
+        ReadGuard {
+            lock: self,
+            access: Access::Fallback(self.fallback.read()),
+        }
+    }
+
+    /// A fast-path read through `cell` (a free word of this thread's slot), unless a write
+    /// is in progress.
+    #[inline]
+    fn try_read_in(&self, cell: &'static AtomicUsize) -> Option<ReadGuard<'_, T>> {
+        cell.store(self.address(), Ordering::Relaxed);
+        light_barrier(ACCELERATED.load(Ordering::Relaxed));
+        if !self.writing.load(Ordering::SeqCst) {
+            // The flag was clear after our slot became visible to writers: no write starts
+            // until we clear it, and the last write's changes are visible (the flag's SeqCst
+            // load synchronizes with its release).
+            return Some(ReadGuard {
+                lock: self,
+                access: Access::Slot(cell),
+            });
+        }
+        cell.store(0, Ordering::Release);
+        None
+    }
+
+    /// A write is in progress. Writes take microseconds, while parking on the fallback lock
+    /// costs a wake-up (tens of microseconds, more in a VM): wait for the flag a little
+    /// first ([`SPIN_FOR_WRITE`]), then park.
+    #[cold]
+    fn read_after_write(&self, cell: &'static AtomicUsize) -> ReadGuard<'_, T> {
+        let start = std::time::Instant::now();
+        loop {
+            for _ in 0..64 {
+                if !self.writing.load(Ordering::Relaxed) {
+                    if let Some(guard) = self.try_read_in(cell) {
+                        return guard;
+                    }
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= SPIN_FOR_WRITE {
+                break;
             }
         }
         ReadGuard {

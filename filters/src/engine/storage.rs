@@ -3,73 +3,114 @@
 //! Registration runs under the collection's write lock, so anything it does blocks matching
 //! for that long. Plain vectors and hash tables occasionally grow by moving *everything*: a
 //! vector reallocates and copies, a hash table rehashes every entry, and at a million filters
-//! either takes milliseconds. The two containers here bound that work:
+//! either takes milliseconds. The containers here bound the work of any single call:
 //!
 //! * [`Slab`] stores items in fixed-size chunks: growing allocates one new chunk and never
-//!   moves an existing item.
+//!   moves an existing item; freeing an id allocates nothing.
 //! * [`ShardedTable`] is a hashbrown `HashTable` that, past [`SPLIT_AT`] entries, splits into
-//!   [`SHARDS`] independent tables chosen by the top bits of the hash: a resize then rehashes
-//!   one shard, a thousandth of the entries. The split itself is incremental: new entries go
-//!   to the shards, and each insertion moves a few entries of the old table
-//!   ([`MIGRATE_PER_INSERT`]), so no single call pays for the whole move.
+//!   [`SHARDS`] independent tables chosen by bits of the hash, so that no table (whose
+//!   allocation initializes a control byte per bucket) grows huge. Every table, before and
+//!   after the split, grows *incrementally* ([`Growing`]): when it is full, a table twice as
+//!   large takes the new entries and each insertion moves a few entries of the old one
+//!   ([`MIGRATE_PER_INSERT`]). The split itself moves entries the same way. No call rehashes
+//!   more than a few entries, whatever the size: the price is a second probe, into the old
+//!   table, for lookups that miss while a move is under way.
 
 use hashbrown::HashTable;
 
-/// Items per slab chunk.
-const CHUNK: usize = 1024;
+/// Items per slab chunk (small enough that a new chunk, whose pages are first touched when it
+/// is initialized, costs a few page faults).
+const CHUNK: usize = 256;
 
 /// A slab: dense `u32` ids, freed ids reused, items never moved once stored.
+///
+/// Free slots form a list threaded through the slots themselves, so removing never allocates
+/// (a separate list of free ids must grow, and an allocation under the write lock can be
+/// where the system allocator chooses to sort its bins: milliseconds, measured). A slot costs
+/// what an `Option<T>` would: the link fits beside the item's niche.
 pub(crate) struct Slab<T> {
-    chunks: Vec<Box<[Option<T>]>>,
+    chunks: Vec<Box<[Slot<T>]>>,
     /// Slots handed out so far (ids below this exist).
     used: usize,
-    free: Vec<u32>,
+    /// First free slot ([`NO_SLOT`]: none).
+    free: u32,
+    len: usize,
 }
+
+enum Slot<T> {
+    Full(T),
+    /// A free slot, and the next free one.
+    Free(u32),
+}
+
+const NO_SLOT: u32 = u32::MAX;
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
             chunks: Vec::new(),
             used: 0,
-            free: Vec::new(),
+            free: NO_SLOT,
+            len: 0,
         }
     }
 }
 
 impl<T> Slab<T> {
     pub fn insert(&mut self, item: T) -> u32 {
-        let id = match self.free.pop() {
-            Some(id) => id as usize,
+        let head = self.free;
+        let id = match self.slot_mut(head as usize) {
+            Some(slot) => {
+                if let Slot::Free(next) = std::mem::replace(slot, Slot::Full(item)) {
+                    self.free = next;
+                }
+                head
+            }
             None => {
                 if self.used == self.chunks.len() * CHUNK {
-                    self.chunks.push((0..CHUNK).map(|_| None).collect());
+                    self.chunks
+                        .push((0..CHUNK).map(|_| Slot::Free(NO_SLOT)).collect());
                 }
                 self.used += 1;
-                self.used - 1
+                let id = self.used - 1;
+                if let Some(slot) = self.slot_mut(id) {
+                    *slot = Slot::Full(item);
+                }
+                id as u32
             }
         };
-        if let Some(slot) = self.slot_mut(id) {
-            *slot = Some(item);
-        }
-        id as u32
+        self.len += 1;
+        id
     }
 
     pub fn remove(&mut self, id: u32) -> Option<T> {
-        let item = self.slot_mut(id as usize)?.take();
-        if item.is_some() {
-            self.free.push(id);
+        let free = self.free;
+        let slot = self.slot_mut(id as usize)?;
+        if !matches!(slot, Slot::Full(_)) {
+            return None;
         }
-        item
+        let Slot::Full(item) = std::mem::replace(slot, Slot::Free(free)) else {
+            return None;
+        };
+        self.free = id;
+        self.len -= 1;
+        Some(item)
     }
 
     #[inline]
     pub fn get(&self, id: u32) -> Option<&T> {
         let id = id as usize;
-        self.chunks.get(id / CHUNK)?.get(id % CHUNK)?.as_ref()
+        match self.chunks.get(id / CHUNK)?.get(id % CHUNK)? {
+            Slot::Full(item) => Some(item),
+            Slot::Free(_) => None,
+        }
     }
 
     pub fn get_mut(&mut self, id: u32) -> Option<&mut T> {
-        self.slot_mut(id as usize)?.as_mut()
+        match self.slot_mut(id as usize)? {
+            Slot::Full(item) => Some(item),
+            Slot::Free(_) => None,
+        }
     }
 
     /// Asks the CPU to bring an item into cache (without reading it, so nothing waits): a
@@ -82,7 +123,7 @@ impl<T> Slab<T> {
         }
     }
 
-    fn slot_mut(&mut self, id: usize) -> Option<&mut Option<T>> {
+    fn slot_mut(&mut self, id: usize) -> Option<&mut Slot<T>> {
         self.chunks.get_mut(id / CHUNK)?.get_mut(id % CHUNK)
     }
 
@@ -92,8 +133,15 @@ impl<T> Slab<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.used - self.free.len()
+        self.len
     }
+}
+
+/// What a slot costs beyond an `Option<T>` (nothing, for the index's items: the link sits
+/// beside the niche that marks a free slot).
+#[cfg(test)]
+pub(crate) fn slot_overhead<T>() -> usize {
+    std::mem::size_of::<Slot<T>>() - std::mem::size_of::<Option<T>>()
 }
 
 /// Items per chunk of a [`DenseMap`].
@@ -205,22 +253,127 @@ pub(crate) fn prefetch<T>(item: &T) {
 pub(crate) const SPLIT_AT: usize = 4096;
 /// Number of shards of a split table (a power of two).
 pub(crate) const SHARDS: usize = 1024;
-/// Entries moved from the old table to the shards at each insertion while a split is under way.
-pub(crate) const MIGRATE_PER_INSERT: usize = 8;
+/// Entries moved to their new table at each insertion while a table grows or splits.
+pub(crate) const MIGRATE_PER_INSERT: usize = 16;
+/// Tables below this many entries grow the ordinary way (rehashing them costs less than a
+/// second probe would).
+const GROW_INCREMENTALLY_FROM: usize = 64;
 
-/// A hash table whose resizes touch at most a shard (see the module doc).
+/// A hashbrown table that grows without rehashing everything at once.
+///
+/// Invariant: `old` is empty unless a move is under way, and then `table` has room for all of
+/// `old` plus the insertions that complete the move (it was made twice as large as `old`
+/// was full, and each insertion moves at least one entry), so `table` never grows the
+/// ordinary way in the middle of a move.
+struct Growing<T> {
+    table: HashTable<T>,
+    /// The table being emptied into `table`.
+    old: HashTable<T>,
+}
+
+impl<T> Default for Growing<T> {
+    fn default() -> Self {
+        Growing {
+            table: HashTable::new(),
+            old: HashTable::new(),
+        }
+    }
+}
+
+impl<T> Growing<T> {
+    #[inline]
+    fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
+        match self.table.find(hash, &mut eq) {
+            Some(found) => Some(found),
+            None if !self.old.is_empty() => self.old.find(hash, eq),
+            None => None,
+        }
+    }
+
+    fn find_mut(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        if self.table.find(hash, &mut eq).is_some() {
+            return self.table.find_mut(hash, eq);
+        }
+        self.old.find_mut(hash, eq)
+    }
+
+    fn insert_unique(&mut self, hash: u64, value: T, hasher: &impl Fn(&T) -> u64) {
+        let full = self.table.len() == self.table.capacity();
+        if full && self.table.len() >= GROW_INCREMENTALLY_FROM {
+            // Unreachable by the invariant; if it ever happened, finish the move first.
+            self.migrate(usize::MAX, hasher);
+            let bigger = HashTable::with_capacity(2 * self.table.len());
+            self.old = std::mem::replace(&mut self.table, bigger);
+        }
+        self.table.insert_unique(hash, value, hasher);
+        self.migrate(MIGRATE_PER_INSERT, hasher);
+    }
+
+    /// Moves up to `n` entries of the old table.
+    fn migrate(&mut self, n: usize, hasher: &impl Fn(&T) -> u64) {
+        if self.old.is_empty() {
+            return;
+        }
+        for moved in self.old.extract_if(|_| true).take(n) {
+            self.table.insert_unique(hasher(&moved), moved, hasher);
+        }
+        if self.old.is_empty() {
+            self.old = HashTable::new();
+        }
+    }
+
+    /// Removes up to `n` entries (old ones first), for `found` to place elsewhere.
+    fn drain_some(&mut self, n: usize, mut found: impl FnMut(T)) {
+        let from_old = self.old.len().min(n);
+        self.old
+            .extract_if(|_| true)
+            .take(from_old)
+            .for_each(&mut found);
+        self.table
+            .extract_if(|_| true)
+            .take(n - from_old)
+            .for_each(found);
+        if self.old.is_empty() {
+            self.old = HashTable::new();
+        }
+        if self.table.is_empty() {
+            self.table = HashTable::new();
+        }
+    }
+
+    fn remove(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<T> {
+        match self.table.find_entry(hash, &mut eq) {
+            Ok(entry) => Some(entry.remove().0),
+            Err(_) => self.old.find_entry(hash, eq).ok().map(|e| e.remove().0),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.table.len() + self.old.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.table.iter().chain(self.old.iter())
+    }
+}
+
+/// A hash table whose every call touches a bounded number of entries (see the module doc).
 pub(crate) struct ShardedTable<T> {
     /// The table before the split; after it, what is left to move to the shards.
-    small: HashTable<T>,
+    small: Growing<T>,
     /// Empty until the table splits (empty shards allocate nothing).
-    shards: Vec<HashTable<T>>,
+    shards: Vec<Growing<T>>,
     len: usize,
 }
 
 impl<T> Default for ShardedTable<T> {
     fn default() -> Self {
         ShardedTable {
-            small: HashTable::new(),
+            small: Growing::default(),
             shards: Vec::new(),
             len: 0,
         }
@@ -263,37 +416,30 @@ impl<T> ShardedTable<T> {
         self.len += 1;
         if self.shards.is_empty() {
             if self.small.len() < SPLIT_AT {
-                self.small.insert_unique(hash, value, hasher);
+                self.small.insert_unique(hash, value, &hasher);
                 return;
             }
-            self.shards = (0..SHARDS).map(|_| HashTable::new()).collect();
+            self.shards = (0..SHARDS).map(|_| Growing::default()).collect();
         }
         self.shards[shard_of(hash)].insert_unique(hash, value, &hasher);
-        // Move a few entries of the old table.
-        for _ in 0..MIGRATE_PER_INSERT {
-            let Some(h) = self.small.iter().next().map(&hasher) else {
-                break;
-            };
-            // The first entry iterated has hash `h`: find it again by identity of position.
-            let Ok(entry) = self.small.find_entry(h, |v| hasher(v) == h) else {
-                break;
-            };
-            let (moved, _) = entry.remove();
-            self.shards[shard_of(h)].insert_unique(h, moved, &hasher);
-        }
-        if self.small.is_empty() && self.small.capacity() > 0 {
-            self.small = HashTable::new();
+        // Move a few entries of the table from before the split.
+        if !self.small.is_empty() {
+            let shards = &mut self.shards;
+            self.small.drain_some(MIGRATE_PER_INSERT, |moved| {
+                let h = hasher(&moved);
+                shards[shard_of(h)].insert_unique(h, moved, &hasher);
+            });
         }
     }
 
     /// Removes and returns the value `eq` finds.
     pub fn remove(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<T> {
         let removed = if self.shards.is_empty() {
-            self.small.find_entry(hash, eq).ok().map(|e| e.remove().0)
+            self.small.remove(hash, eq)
         } else {
-            match self.shards[shard_of(hash)].find_entry(hash, &mut eq) {
-                Ok(e) => Some(e.remove().0),
-                Err(_) => self.small.find_entry(hash, eq).ok().map(|e| e.remove().0),
+            match self.shards[shard_of(hash)].remove(hash, &mut eq) {
+                Some(found) => Some(found),
+                None => self.small.remove(hash, eq),
             }
         };
         if removed.is_some() {
@@ -330,6 +476,24 @@ mod tests {
         assert_eq!(slab.remove(ids[10]), None);
         assert_eq!(slab.insert(42), 10);
         assert_eq!(slab.len(), 5000);
+        // Freed ids come back most recent first, then fresh ones.
+        for id in [7, 4000, 2] {
+            assert!(slab.remove(id).is_some());
+        }
+        assert_eq!(slab.len(), 4997);
+        assert_eq!(slab.get(4000), None);
+        assert_eq!(slab.get_mut(7), None);
+        let reused: Vec<u32> = (0..4).map(|i| slab.insert(i)).collect();
+        assert_eq!(reused, [2, 4000, 7, 5000]);
+        assert_eq!(slab.get(4000), Some(&1));
+        assert_eq!(slab.capacity(), 5001);
+        assert_eq!(slab.remove(1_000_000), None);
+    }
+
+    #[test]
+    fn free_slots_cost_nothing_for_items_with_a_niche() {
+        assert_eq!(slot_overhead::<Box<[u32]>>(), 0);
+        assert_eq!(slot_overhead::<(std::sync::Arc<str>, u64)>(), 0);
     }
 
     #[test]
@@ -358,6 +522,45 @@ mod tests {
         }
         assert!(map.is_empty());
         assert_eq!(map.chunks.capacity(), 0);
+    }
+
+    /// No insertion rehashes more than a few entries, before, during and after the split,
+    /// with removals interleaved; everything stays findable throughout.
+    #[test]
+    fn sharded_table_inserts_touch_few_entries() {
+        use std::cell::Cell;
+        let mix = |v: u64| v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let rehashed = Cell::new(0usize);
+        let hasher = |v: &u64| {
+            rehashed.set(rehashed.get() + 1);
+            mix(*v)
+        };
+        let mut table = ShardedTable::default();
+        let mut present = std::collections::HashSet::new();
+        let mut worst = 0;
+        for v in 0..300_000u64 {
+            rehashed.set(0);
+            table.insert_unique(mix(v), v, hasher);
+            worst = worst.max(rehashed.get());
+            present.insert(v);
+            // Remove every third value inserted so far, a little behind.
+            let gone = v / 2;
+            if v % 3 == 0 && gone % 3 == 1 {
+                assert_eq!(table.remove(mix(gone), |&x| x == gone), Some(gone));
+                present.remove(&gone);
+            }
+            if v % 4099 == 0 {
+                for w in (0..=v).step_by(97) {
+                    let found = table.find(mix(w), |&x| x == w).is_some();
+                    assert_eq!(found, present.contains(&w), "{w} after inserting {v}");
+                }
+            }
+        }
+        // Tables below GROW_INCREMENTALLY_FROM (64) entries grow the ordinary way.
+        assert!(worst <= 64, "an insertion rehashed {worst} entries");
+        assert_eq!(table.iter().count(), present.len());
+        assert!(table.iter().all(|v| present.contains(v)));
+        assert_eq!(table.small.len(), 0, "the split completed");
     }
 
     #[test]
