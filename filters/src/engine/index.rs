@@ -121,7 +121,7 @@ struct SubEntry {
 /// A node of the anchor tree.
 #[derive(Default)]
 struct Node {
-    fields: FoldMap<FieldId, FieldIndex>,
+    fields: FieldIndexes,
     buckets: Buckets,
     /// Subfilters with no positive literal left to anchor on.
     always: Vec<SubId>,
@@ -143,11 +143,70 @@ impl Default for Buckets {
     }
 }
 
+/// A node's per-field indexes. The root has an index for most registered fields, so they sit
+/// in an array indexed by field id (probing a document's fields needs no hashing); nested
+/// nodes index a few fields among many and hash them.
+enum FieldIndexes {
+    Dense(Vec<Option<Box<FieldIndex>>>),
+    Hashed(FoldMap<FieldId, FieldIndex>),
+}
+
+/// The default node is the root (see [`Buckets`]).
+impl Default for FieldIndexes {
+    fn default() -> Self {
+        FieldIndexes::Dense(Vec::new())
+    }
+}
+
+impl FieldIndexes {
+    #[inline]
+    fn get(&self, field: FieldId) -> Option<&FieldIndex> {
+        match self {
+            FieldIndexes::Dense(slots) => slots.get(field as usize)?.as_deref(),
+            FieldIndexes::Hashed(map) => map.get(&field),
+        }
+    }
+
+    fn get_mut(&mut self, field: FieldId) -> Option<&mut FieldIndex> {
+        match self {
+            FieldIndexes::Dense(slots) => slots.get_mut(field as usize)?.as_deref_mut(),
+            FieldIndexes::Hashed(map) => map.get_mut(&field),
+        }
+    }
+
+    fn get_or_default(&mut self, field: FieldId) -> &mut FieldIndex {
+        match self {
+            FieldIndexes::Dense(slots) => {
+                let at = field as usize;
+                if slots.len() <= at {
+                    slots.resize_with(at + 1, || None);
+                }
+                slots[at].get_or_insert_with(Box::default)
+            }
+            FieldIndexes::Hashed(map) => map.entry(field).or_default(),
+        }
+    }
+
+    fn remove(&mut self, field: FieldId) -> Option<Box<FieldIndex>> {
+        match self {
+            FieldIndexes::Dense(slots) => {
+                let removed = slots.get_mut(field as usize)?.take();
+                while slots.last().is_some_and(Option::is_none) {
+                    slots.pop();
+                }
+                removed
+            }
+            FieldIndexes::Hashed(map) => map.remove(&field).map(Box::new),
+        }
+    }
+}
+
 impl Node {
     fn nested() -> Node {
         Node {
+            fields: FieldIndexes::Hashed(FoldMap::default()),
             buckets: Buckets::Hashed(ShardedTable::default()),
-            ..Node::default()
+            always: Vec::new(),
         }
     }
 
@@ -274,6 +333,9 @@ impl Path {
 /// The per-field anchor indexes.
 #[derive(Default)]
 struct FieldIndex {
+    /// Which of the indexes below hold anything ([`Kinds`]): a probe tests one byte instead
+    /// of visiting six structures spread over several cache lines.
+    kinds: u8,
     equals: EqualsIndex,
     exists: Option<LitId>,
     array_values: ScalarMap<LitId>,
@@ -283,14 +345,32 @@ struct FieldIndex {
     scan: Vec<LitId>,
 }
 
+/// Bits of [`FieldIndex::kinds`].
+struct Kinds;
+
+impl Kinds {
+    const EQUALS: u8 = 1;
+    const EXISTS: u8 = 2;
+    const ARRAY_VALUES: u8 = 4;
+    const RANGES: u8 = 8;
+    const GEO: u8 = 16;
+    const SCAN: u8 = 32;
+}
+
 impl FieldIndex {
     fn is_empty(&self) -> bool {
-        self.equals.is_empty()
-            && self.exists.is_none()
-            && self.array_values.is_empty()
-            && self.ranges.is_empty()
-            && self.geo.is_empty()
-            && self.scan.is_empty()
+        self.kinds == 0
+    }
+
+    /// Recomputes [`FieldIndex::kinds`] (after every change).
+    fn update_kinds(&mut self) {
+        let bit = |present: bool, kind: u8| if present { kind } else { 0 };
+        self.kinds = bit(!self.equals.is_empty(), Kinds::EQUALS)
+            | bit(self.exists.is_some(), Kinds::EXISTS)
+            | bit(!self.array_values.is_empty(), Kinds::ARRAY_VALUES)
+            | bit(!self.ranges.is_empty(), Kinds::RANGES)
+            | bit(!self.geo.is_empty(), Kinds::GEO)
+            | bit(!self.scan.is_empty(), Kinds::SCAN);
     }
 }
 
@@ -908,7 +988,7 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
     let Some(entry) = lits.get(lit) else {
         return;
     };
-    let index = node.fields.entry(entry.field).or_default();
+    let index = node.fields.get_or_default(entry.field);
     match entry.condition.as_ref() {
         Condition::Equals { value, .. } => {
             index.equals.insert(value, lit, |l| equals_value(lits, l));
@@ -925,13 +1005,14 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
             index.scan.push(lit)
         }
     }
+    index.update_kinds();
 }
 
 fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
     let Some(entry) = tables.lits.get(lit) else {
         return;
     };
-    let Some(index) = node.fields.get_mut(&entry.field) else {
+    let Some(index) = node.fields.get_mut(entry.field) else {
         return;
     };
     match entry.condition.as_ref() {
@@ -950,8 +1031,9 @@ fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
             index.scan.retain(|&l| l != lit)
         }
     }
+    index.update_kinds();
     if index.is_empty() {
-        if let Some(index) = node.fields.remove(&entry.field) {
+        if let Some(index) = node.fields.remove(entry.field) {
             tables.garbage.push(index);
         }
     }
@@ -992,17 +1074,20 @@ impl<'a, 'd> Ctx<'a, 'd> {
 
     /// Probes a node: its field indexes against the document, then its `always` list.
     fn probe_node(&mut self, node: &'a Node) {
-        if node.fields.len() <= self.touched.len() {
-            for (&field, index) in &node.fields {
-                if let Some(value) = self.value(field) {
-                    self.probe(node, index, value);
+        match &node.fields {
+            FieldIndexes::Hashed(map) if map.len() <= self.touched.len() => {
+                for (&field, index) in map {
+                    if let Some(value) = self.value(field) {
+                        self.probe(node, index, value);
+                    }
                 }
             }
-        } else {
-            for i in 0..self.touched.len() {
-                let field = self.touched[i];
-                if let (Some(index), Some(value)) = (node.fields.get(&field), self.value(field)) {
-                    self.probe(node, index, value);
+            fields => {
+                for i in 0..self.touched.len() {
+                    let field = self.touched[i];
+                    if let (Some(index), Some(value)) = (fields.get(field), self.value(field)) {
+                        self.probe(node, index, value);
+                    }
                 }
             }
         }
@@ -1010,15 +1095,20 @@ impl<'a, 'd> Ctx<'a, 'd> {
     }
 
     fn probe(&mut self, node: &'a Node, index: &'a FieldIndex, value: &'d Value) {
-        let lits = &self.index.lits;
-        if let Some(lit) = index.equals.get(value, |l| equals_value(lits, l)) {
-            self.fire(node, lit);
+        let kinds = index.kinds;
+        if kinds & Kinds::EQUALS != 0 {
+            let lits = &self.index.lits;
+            if let Some(lit) = index.equals.get(value, |l| equals_value(lits, l)) {
+                self.fire(node, lit);
+            }
         }
-        if let Some(lit) = index.exists {
-            self.fire(node, lit);
+        if kinds & Kinds::EXISTS != 0 {
+            if let Some(lit) = index.exists {
+                self.fire(node, lit);
+            }
         }
-        if let Value::Array(items) = value {
-            if !index.array_values.is_empty() {
+        if kinds & Kinds::ARRAY_VALUES != 0 {
+            if let Value::Array(items) = value {
                 for item in items {
                     if let Some(&lit) = index.array_values.get(item) {
                         self.fire(node, lit);
@@ -1026,12 +1116,12 @@ impl<'a, 'd> Ctx<'a, 'd> {
                 }
             }
         }
-        if let Some(x) = value.as_f64() {
-            if !index.ranges.is_empty() {
+        if kinds & Kinds::RANGES != 0 {
+            if let Some(x) = value.as_f64() {
                 index.ranges.stab(x, |lit| self.fire(node, lit));
             }
         }
-        if !index.geo.is_empty() && crate::transform::is_truthy(value) {
+        if kinds & Kinds::GEO != 0 && crate::transform::is_truthy(value) {
             if let Some(point) = crate::geo::parse_point(value) {
                 // Envelope hits are only candidates: the exact shape test decides.
                 index.geo.locate(point, |lit| {
@@ -1041,9 +1131,11 @@ impl<'a, 'd> Ctx<'a, 'd> {
                 });
             }
         }
-        for &lit in &index.scan {
-            if self.holds(lit) {
-                self.fire(node, lit);
+        if kinds & Kinds::SCAN != 0 {
+            for &lit in &index.scan {
+                if self.holds(lit) {
+                    self.fire(node, lit);
+                }
             }
         }
     }
