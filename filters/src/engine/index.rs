@@ -445,6 +445,7 @@ impl Index {
 
     /// Registers a canonical filter under its id; a known id is not stored twice.
     pub fn register(&mut self, id: FilterId, canonical: &Canonical) {
+        self.drop_untaken_garbage();
         if self.contains(&id) {
             return;
         }
@@ -473,15 +474,24 @@ impl Index {
         }
     }
 
-    /// Takes the parts of the index emptied by the writes so far, for the caller to drop once
-    /// it has released the write lock (dropping the index drops them too).
+    /// Takes the parts of the index emptied by the last write, for the caller to drop once it
+    /// has released the write lock ([`Engine`](super::Engine) does).
     pub fn take_garbage(&mut self) -> Garbage {
         std::mem::take(&mut self.garbage)
+    }
+
+    /// A caller that does not take the garbage gets it freed at its next write, so that it
+    /// never accumulates.
+    fn drop_untaken_garbage(&mut self) {
+        if !self.garbage.is_empty() {
+            self.garbage = Garbage::default();
+        }
     }
 
     /// Removes a filter; returns whether it was registered. Everything only it used is freed
     /// (the largest parts through [`Index::take_garbage`]).
     pub fn remove(&mut self, id: &FilterId) -> bool {
+        self.drop_untaken_garbage();
         let filters = &self.filters;
         let Some(slot) = self.filter_by_id.remove(filter_hash(id), |&slot| {
             filters.get(slot).is_some_and(|f| f.id == *id)

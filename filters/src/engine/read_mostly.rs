@@ -22,9 +22,11 @@
 //!   memory barrier. Either the writer then sees a reader's slot, or that reader sees the flag
 //!   (Dekker's argument, with the reader's half of the fence supplied by the kernel); readers
 //!   pay only a compiler fence.
-//! * A reader that finds the flag set clears its slot and reads under `fallback` instead, as
-//!   does a thread without a slot (the table is full, or its slot is already in use by an outer
-//!   read: nested reads are allowed). Such reads cost what a plain `RwLock` read costs.
+//! * A reader that finds the flag set clears its slot and polls the flag for a while (a write
+//!   takes microseconds, a futex wake-up tens of them), retrying the fast path when it clears;
+//!   after [`SPIN_FOR_WRITE`] it reads under `fallback` instead, as does a thread without a
+//!   slot (the table is full, or its slot is already in use by an outer read: nested reads
+//!   are allowed). Such reads cost what a plain `RwLock` read costs.
 //!
 //! Where `membarrier` is unavailable (other systems, old kernels, a seccomp policy that forbids
 //! it) readers execute a real `SeqCst` fence instead, and the writer's heavy barrier is an

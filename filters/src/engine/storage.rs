@@ -84,17 +84,19 @@ impl<T> Slab<T> {
     }
 
     pub fn remove(&mut self, id: u32) -> Option<T> {
-        let free = self.free;
+        let head = self.free;
         let slot = self.slot_mut(id as usize)?;
-        if !matches!(slot, Slot::Full(_)) {
-            return None;
+        match std::mem::replace(slot, Slot::Free(head)) {
+            Slot::Full(item) => {
+                self.free = id;
+                self.len -= 1;
+                Some(item)
+            }
+            vacant => {
+                *slot = vacant;
+                None
+            }
         }
-        let Slot::Full(item) = std::mem::replace(slot, Slot::Free(free)) else {
-            return None;
-        };
-        self.free = id;
-        self.len -= 1;
-        Some(item)
     }
 
     #[inline]
@@ -300,7 +302,8 @@ impl<T> Growing<T> {
     fn insert_unique(&mut self, hash: u64, value: T, hasher: &impl Fn(&T) -> u64) {
         let full = self.table.len() == self.table.capacity();
         if full && self.table.len() >= GROW_INCREMENTALLY_FROM {
-            // Unreachable by the invariant; if it ever happened, finish the move first.
+            // Start a move. (Were one still under way, which the invariant rules out unless
+            // removals left tombstones eating the new table's room, finish it first.)
             self.migrate(usize::MAX, hasher);
             let bigger = HashTable::with_capacity(2 * self.table.len());
             self.old = std::mem::replace(&mut self.table, bigger);
