@@ -214,3 +214,100 @@ fn collections_are_independent() {
     assert!(engine.remove(&a, &n.id));
     assert!(!engine.remove(&a, &n.id));
 }
+
+/// A deterministic generator (xorshift64*), so that the scale test below needs no seed file.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// One filter of a mix where tables grow past their incremental-growth and split thresholds
+/// (tens of thousands of distinct `equals` values and literals), anchors are shared by
+/// thousands of subfilters (nested nodes), and fields come and go.
+fn scale_filter(rng: &mut Rng, i: u64) -> Value {
+    match rng.below(7) {
+        0 | 1 => json!({"equals": {"id": format!("v{}", rng.below(40_000))}}),
+        2 => {
+            let low = rng.below(900);
+            json!({"and": [
+                {"equals": {"cat": format!("c{}", rng.below(8))}},
+                {"range": {"price": {"gte": low, "lt": low + 1 + rng.below(100)}}},
+            ]})
+        }
+        3 => {
+            json!({"in": {"tag": [format!("t{}", rng.below(3_000)), format!("t{}", rng.below(3_000))]}})
+        }
+        4 => json!({"and": [
+            {"equals": {"cat": format!("c{}", rng.below(8))}},
+            {"not": {"equals": {"id": format!("v{}", rng.below(40_000))}}},
+        ]}),
+        5 => json!({"exists": format!("f{}", i % 500)}),
+        _ => json!({"bool": {
+            "must": [{"equals": {"status": "active"}}],
+            "should": [{"equals": {"tag": format!("t{}", rng.below(3_000))}},
+                       {"range": {"price": {"lt": rng.below(1_000)}}}],
+        }}),
+    }
+}
+
+fn scale_document(rng: &mut Rng) -> Value {
+    let mut doc = json!({
+        "id": format!("v{}", rng.below(40_000)),
+        "cat": format!("c{}", rng.below(8)),
+        "price": rng.below(1_000),
+        "tag": format!("t{}", rng.below(3_000)),
+        "status": if rng.below(2) == 0 { "active" } else { "gone" },
+    });
+    let extra = format!("f{}", rng.below(500));
+    doc[extra] = json!(1);
+    doc
+}
+
+/// The index against the evaluator at a scale the random test above never reaches: 30,000
+/// registrations interleaved with 12,000 removals, checked at checkpoints and at the end.
+#[test]
+fn index_agrees_with_evaluator_at_scale() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let options = Options::default();
+    let engine = Engine::new();
+    let collection = CollectionName::new("i", "scale");
+    let mut registered: HashMap<FilterId, Normalized> = HashMap::new();
+    let mut order: Vec<FilterId> = Vec::new();
+    let docs: Vec<Value> = (0..40).map(|_| scale_document(&mut rng)).collect();
+    let check_all = |registered: &HashMap<FilterId, Normalized>, docs: &[Value]| {
+        for doc in docs {
+            if let Err(e) = check(&engine, &collection, registered, doc) {
+                panic!("{e}");
+            }
+        }
+    };
+    for i in 0..30_000u64 {
+        let n = normalize(&scale_filter(&mut rng, i), &options).expect("a valid filter");
+        engine.register(&collection, n.id, &n.canonical);
+        if registered.insert(n.id, n.clone()).is_none() {
+            order.push(n.id);
+        }
+        // Remove an earlier filter two times out of five.
+        if rng.below(5) < 2 && !order.is_empty() {
+            let at = rng.below(order.len() as u64) as usize;
+            let id = order.swap_remove(at);
+            assert!(engine.remove(&collection, &id));
+            registered.remove(&id);
+        }
+        if i % 7_500 == 7_499 {
+            check_all(&registered, &docs[..10]);
+        }
+    }
+    assert_eq!(engine.len(&collection), registered.len());
+    check_all(&registered, &docs);
+    for id in order.drain(..) {
+        assert!(engine.remove(&collection, &id));
+    }
+    assert!(engine.collections().is_empty());
+}
