@@ -820,6 +820,11 @@ impl Index {
                 touched.push(field);
             }
         });
+        if touched.is_empty() && self.root.always.is_empty() {
+            // The document has no field any anchor reads: nothing can match.
+            *present = recycle(values);
+            return;
+        }
         let mut ctx = Ctx {
             index: self,
             gen,
