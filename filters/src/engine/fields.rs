@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use serde_json::{Map, Value};
 
-use crate::document::{js_ordered, MAX_FLATTEN_DEPTH};
+use crate::document::{is_array_index, js_ordered, MAX_FLATTEN_DEPTH};
 
 /// A registered field path.
 pub type FieldId = u32;
@@ -190,13 +190,10 @@ impl FieldTable {
         if depth >= MAX_FLATTEN_DEPTH {
             return;
         }
-        // JavaScript order puts array-index keys (all digits) first; without a key starting
-        // with a digit it is the map's order, and the reordering iterator (a costly call in
+        // JavaScript order puts array-index keys (canonical integers below 2^32 - 1) first;
+        // without one it is the map's order, and the reordering iterator (a costly call in
         // profiles) is not needed.
-        if map
-            .keys()
-            .any(|k| k.as_bytes().first().is_some_and(u8::is_ascii_digit))
-        {
+        if map.keys().any(|k| is_array_index(k)) {
             for (key, value) in js_ordered(map) {
                 self.visit(key, value, buf, depth, report);
             }
