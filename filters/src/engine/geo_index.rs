@@ -5,7 +5,8 @@
 //! split in at most two longitude intervals when it crosses the antimeridian). Most shapes
 //! that subscriptions use are small (a circle around a place, a neighbourhood box): they are
 //! listed in every one-degree cell their envelope touches (at most [`MAX_CELLS`]), so a
-//! document point finds its candidates with one hash lookup. Shapes too large for that but
+//! document point finds its candidates with a bit test and, in an occupied cell, one hash
+//! lookup. Shapes too large for that but
 //! within a few thirty-degree cells (a small circle near a pole spans every longitude) are
 //! listed in the coarse grid the same way. Only larger shapes go to an R-tree of envelopes
 //! (logarithmic, but an order of magnitude slower per probe than a cell lookup, and probed for
@@ -20,7 +21,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use smallvec::SmallVec;
 
-use super::FoldMap;
+use super::storage::ShardedTable;
 use crate::geo::{Envelope, Point, Shape};
 
 /// Shapes whose envelope touches more cells than this go to the R-tree.
@@ -42,7 +43,7 @@ pub(crate) struct GeoIndex {
 impl Default for GeoIndex {
     fn default() -> Self {
         GeoIndex {
-            cells: CellMap::sparse(),
+            cells: CellMap::sparse(FINE),
             coarse: CellMap::dense(COARSE),
             tree: RTree::default(),
             unbounded: Vec::new(),
@@ -179,12 +180,19 @@ impl CellEntry for Bounded {
     }
 }
 
-/// Shapes listed per cell of one grid: in a hash map of the non-empty cells (the fine grid has
-/// 64,800 cells, most of them empty), or in a plain array indexed by cell (the coarse grid has
-/// 72: no hashing on the matching path), allocated with the first shape and freed with the
-/// last.
+/// Shapes listed per cell of one grid: in a hash table of the non-empty cells with a bitmap of
+/// them (the fine grid has 64,800 cells, most of them empty: a point in an empty cell costs
+/// one bit test, no hashing), or in a plain array indexed by cell (the coarse grid has 72).
+/// Either is allocated with the first shape and freed with the last; the hash table grows
+/// without rehashing everything at once ([`ShardedTable`]), as writes hold the index's lock.
 enum CellMap<E> {
-    Sparse(FoldMap<u32, SmallVec<[E; 2]>>),
+    Sparse {
+        cells: ShardedTable<(u32, SmallVec<[E; 2]>)>,
+        /// One bit per cell of the grid: set when the cell is in `cells`.
+        occupied: Vec<u64>,
+        /// Cells of the grid.
+        size: usize,
+    },
     Dense {
         cells: Vec<SmallVec<[E; 2]>>,
         /// Non-empty cells.
@@ -194,9 +202,19 @@ enum CellMap<E> {
     },
 }
 
+/// Hash of a cell number (dense integers: a multiplicative mix is enough).
+#[inline]
+fn cell_hash(cell: u32) -> u64 {
+    u64::from(cell).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 impl<E: CellEntry> CellMap<E> {
-    fn sparse() -> CellMap<E> {
-        CellMap::Sparse(FoldMap::default())
+    fn sparse(grid: Grid) -> CellMap<E> {
+        CellMap::Sparse {
+            cells: ShardedTable::default(),
+            occupied: Vec::new(),
+            size: (grid.rows() * grid.cols()) as usize,
+        }
     }
 
     fn dense(grid: Grid) -> CellMap<E> {
@@ -209,7 +227,7 @@ impl<E: CellEntry> CellMap<E> {
 
     fn is_empty(&self) -> bool {
         match self {
-            CellMap::Sparse(map) => map.is_empty(),
+            CellMap::Sparse { cells, .. } => cells.is_empty(),
             CellMap::Dense { used, .. } => *used == 0,
         }
     }
@@ -217,7 +235,17 @@ impl<E: CellEntry> CellMap<E> {
     #[inline]
     fn get(&self, cell: u32) -> Option<&SmallVec<[E; 2]>> {
         match self {
-            CellMap::Sparse(map) => map.get(&cell),
+            CellMap::Sparse {
+                cells, occupied, ..
+            } => {
+                let word = occupied.get(cell as usize / 64)?;
+                if word & (1 << (cell % 64)) == 0 {
+                    return None;
+                }
+                cells
+                    .find(cell_hash(cell), |(c, _)| *c == cell)
+                    .map(|(_, list)| list)
+            }
             CellMap::Dense { cells, .. } => cells.get(cell as usize),
         }
     }
@@ -225,7 +253,25 @@ impl<E: CellEntry> CellMap<E> {
     fn insert(&mut self, entries: impl IntoIterator<Item = (u32, E)>) {
         for (c, entry) in entries {
             match self {
-                CellMap::Sparse(map) => map.entry(c).or_default().push(entry),
+                CellMap::Sparse {
+                    cells,
+                    occupied,
+                    size,
+                } => {
+                    if let Some((_, list)) = cells.find_mut(cell_hash(c), |(x, _)| *x == c) {
+                        list.push(entry);
+                        continue;
+                    }
+                    if occupied.is_empty() {
+                        occupied.resize(size.div_ceil(64), 0);
+                    }
+                    if let Some(word) = occupied.get_mut(c as usize / 64) {
+                        *word |= 1 << (c % 64);
+                    }
+                    let mut list = SmallVec::new();
+                    list.push(entry);
+                    cells.insert_unique(cell_hash(c), (c, list), |(x, _)| cell_hash(*x));
+                }
                 CellMap::Dense { cells, used, size } => {
                     if cells.is_empty() {
                         cells.resize_with(*size, SmallVec::new);
@@ -242,11 +288,24 @@ impl<E: CellEntry> CellMap<E> {
     fn remove(&mut self, entries: &[(u32, (f64, f64))], lit: LitId) {
         for &(c, _) in entries {
             match self {
-                CellMap::Sparse(map) => {
-                    if let Some(list) = map.get_mut(&c) {
-                        list.retain(|e| e.lit() != lit);
-                        if list.is_empty() {
-                            map.remove(&c);
+                CellMap::Sparse {
+                    cells, occupied, ..
+                } => {
+                    let emptied = match cells.find_mut(cell_hash(c), |(x, _)| *x == c) {
+                        Some((_, list)) => {
+                            list.retain(|e| e.lit() != lit);
+                            list.is_empty()
+                        }
+                        None => false,
+                    };
+                    if emptied {
+                        cells.remove(cell_hash(c), |(x, _)| *x == c);
+                        if let Some(word) = occupied.get_mut(c as usize / 64) {
+                            *word &= !(1 << (c % 64));
+                        }
+                        if cells.is_empty() {
+                            *cells = ShardedTable::default();
+                            *occupied = Vec::new();
                         }
                     }
                 }
@@ -284,7 +343,7 @@ impl<E: CellEntry> CellMap<E> {
 
     fn all(&self, found: &mut impl FnMut(LitId)) {
         let lists: Box<dyn Iterator<Item = &SmallVec<[E; 2]>>> = match self {
-            CellMap::Sparse(map) => Box::new(map.values()),
+            CellMap::Sparse { cells, .. } => Box::new(cells.iter().map(|(_, list)| list)),
             CellMap::Dense { cells, .. } => Box::new(cells.iter()),
         };
         for list in lists {
