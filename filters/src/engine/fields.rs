@@ -16,9 +16,9 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use serde_json::{Map, Value};
 
+use super::storage::{Growing, Slab};
 use crate::document::{is_array_index, js_ordered, MAX_FLATTEN_DEPTH};
 
 /// A registered field path.
@@ -36,15 +36,18 @@ struct KeyEntry {
     prefix_refs: u32,
 }
 
+/// Both tables grow without rehashing or moving everything at once ([`Growing`], [`Slab`]):
+/// writes hold the index's lock, and a workload with a field per user (`exists` on
+/// `users.<id>`) registers hundreds of thousands of paths. The keys are not sharded (as the
+/// index's large tables are): every document key is looked up here, and a shard is one more
+/// dependent load; the price is allocating (and clearing the control bytes of) one table
+/// twice as large at each doubling of the number of paths.
 #[derive(Default)]
 pub(crate) struct FieldTable {
-    keys: HashTable<KeyEntry>,
+    keys: Growing<KeyEntry>,
     hasher: foldhash::fast::RandomState,
-    /// Per field: its path and how many literals read it (0 = free slot).
-    entries: Vec<(Box<str>, u32)>,
-    free: Vec<FieldId>,
-    /// Fields currently registered.
-    live: usize,
+    /// By field id: its path and how many literals read it.
+    entries: Slab<(Box<str>, u32)>,
 }
 
 /// Byte equality without a `memcmp` call (keys are short).
@@ -82,84 +85,80 @@ impl FieldTable {
     }
 
     /// The entry of `key`, created (neither a field nor a prefix yet) if absent.
-    fn entry_mut(&mut self, key: &str) -> &mut KeyEntry {
+    fn entry_mut(&mut self, key: &str) -> Option<&mut KeyEntry> {
         let hash = self.hash(key);
-        let hasher = &self.hasher;
-        self.keys
-            .entry(hash, |e| *e.key == *key, |e| hasher.hash_one(&*e.key))
-            .or_insert_with(|| KeyEntry {
+        if self.keys.find(hash, |e| *e.key == *key).is_none() {
+            let hasher = &self.hasher;
+            let entry = KeyEntry {
                 key: key.into(),
                 field: NOT_A_FIELD,
                 prefix_refs: 0,
-            })
-            .into_mut()
+            };
+            self.keys
+                .insert_unique(hash, entry, &|e: &KeyEntry| hasher.hash_one(&*e.key));
+        }
+        self.keys.find_mut(hash, |e| *e.key == *key)
     }
 
     /// Forgets `key` if it is neither a field nor a prefix any more.
     fn prune(&mut self, key: &str) {
         let hash = self.hash(key);
-        if let Ok(entry) = self.keys.find_entry(hash, |e| *e.key == *key) {
-            if entry.get().field == NOT_A_FIELD && entry.get().prefix_refs == 0 {
-                entry.remove();
-            }
-        }
+        let unused = |e: &KeyEntry| *e.key == *key && e.field == NOT_A_FIELD && e.prefix_refs == 0;
+        self.keys.remove(hash, unused);
     }
 
     /// Interns a path (one more reference).
     pub fn acquire(&mut self, path: &str) -> FieldId {
-        let known = self.entry_mut(path).field;
+        let known = self.entry_mut(path).map_or(NOT_A_FIELD, |e| e.field);
         if known != NOT_A_FIELD {
-            if let Some(entry) = self.entries.get_mut(known as usize) {
+            if let Some(entry) = self.entries.get_mut(known) {
                 entry.1 += 1;
             }
             return known;
         }
         for (i, b) in path.bytes().enumerate() {
             if b == b'.' {
-                self.entry_mut(&path[..i]).prefix_refs += 1;
+                if let Some(prefix) = self.entry_mut(&path[..i]) {
+                    prefix.prefix_refs += 1;
+                }
             }
         }
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.entries[id as usize] = (path.into(), 1);
-                id
-            }
-            None => {
-                self.entries.push((path.into(), 1));
-                (self.entries.len() - 1) as FieldId
-            }
-        };
-        self.entry_mut(path).field = id;
-        self.live += 1;
+        let id = self.entries.insert((path.into(), 1));
+        if let Some(entry) = self.entry_mut(path) {
+            entry.field = id;
+        }
         id
     }
 
     /// Drops one reference; the path is forgotten with its last reference.
     pub fn release(&mut self, id: FieldId) {
-        let Some(entry) = self.entries.get_mut(id as usize) else {
+        let Some(entry) = self.entries.get_mut(id) else {
             return;
         };
         entry.1 = entry.1.saturating_sub(1);
         if entry.1 > 0 {
             return;
         }
-        let path = std::mem::take(&mut entry.0);
+        let Some((path, _)) = self.entries.remove(id) else {
+            return;
+        };
         for (i, b) in path.bytes().enumerate() {
             if b == b'.' {
-                let prefix = self.entry_mut(&path[..i]);
-                prefix.prefix_refs = prefix.prefix_refs.saturating_sub(1);
+                if let Some(prefix) = self.entry_mut(&path[..i]) {
+                    prefix.prefix_refs = prefix.prefix_refs.saturating_sub(1);
+                }
                 self.prune(&path[..i]);
             }
         }
-        self.entry_mut(&path).field = NOT_A_FIELD;
+        if let Some(entry) = self.entry_mut(&path) {
+            entry.field = NOT_A_FIELD;
+        }
         self.prune(&path);
-        self.free.push(id);
-        self.live -= 1;
     }
 
     /// Number of field slots (an upper bound of every [`FieldId`]).
     pub fn capacity(&self) -> usize {
-        self.entries.len()
+        self.entries.capacity()
     }
 
     /// Walks a document and reports `(field, value)` for every registered path present, in
@@ -171,7 +170,7 @@ impl FieldTable {
         buf: &mut String,
         report: &mut impl FnMut(FieldId, &'d Value),
     ) {
-        if self.live == 0 {
+        if self.entries.len() == 0 {
             return;
         }
         if let Value::Object(map) = doc {
@@ -301,6 +300,43 @@ mod tests {
         // Freed ids are reused.
         let q = table.acquire("q");
         assert!(q == ab || q == a);
+    }
+
+    /// Tens of thousands of paths under one prefix (a field per user): the tables grow past
+    /// their incremental thresholds, ids are reused, and the walk stays exact.
+    #[test]
+    fn many_paths_come_and_go() {
+        let mut table = FieldTable::default();
+        let ids: Vec<FieldId> = (0..20_000)
+            .map(|i| table.acquire(&format!("u.{i}")))
+            .collect();
+        let doc = serde_json::json!({"u": {"7": 1, "19999": 2, "x": 3}, "7": 4});
+        assert_eq!(
+            fields(&table, &doc),
+            vec![
+                (ids[7], serde_json::json!(1)),
+                (ids[19_999], serde_json::json!(2))
+            ]
+        );
+        for (i, &id) in ids.iter().enumerate() {
+            if i % 2 == 1 {
+                table.release(id);
+            }
+        }
+        assert_eq!(fields(&table, &doc), vec![]);
+        assert_eq!(table.capacity(), 20_000);
+        // Freed ids are reused before new ones are made.
+        let again = table.acquire("u.19999");
+        assert!(again < 20_000 && again % 2 == 1, "{again}");
+        assert_eq!(fields(&table, &doc), vec![(again, serde_json::json!(2))]);
+        table.release(again);
+        for (i, &id) in ids.iter().enumerate() {
+            if i % 2 == 0 {
+                table.release(id);
+            }
+        }
+        assert!(table.keys.is_empty());
+        assert!(fields(&table, &doc).is_empty());
     }
 
     #[test]

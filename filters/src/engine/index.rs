@@ -144,17 +144,18 @@ impl Default for Buckets {
 }
 
 /// A node's per-field indexes. The root has an index for most registered fields, so they sit
-/// in an array indexed by field id (probing a document's fields needs no hashing); nested
-/// nodes index a few fields among many and hash them.
+/// in a dense map by field id (probing a document's fields needs no hashing, and growing
+/// never moves the indexes already there); nested nodes index a few fields among many and
+/// hash them.
 enum FieldIndexes {
-    Dense(Vec<Option<Box<FieldIndex>>>),
+    Dense(DenseMap<Box<FieldIndex>>),
     Hashed(FoldMap<FieldId, FieldIndex>),
 }
 
 /// The default node is the root (see [`Buckets`]).
 impl Default for FieldIndexes {
     fn default() -> Self {
-        FieldIndexes::Dense(Vec::new())
+        FieldIndexes::Dense(DenseMap::default())
     }
 }
 
@@ -162,40 +163,36 @@ impl FieldIndexes {
     #[inline]
     fn get(&self, field: FieldId) -> Option<&FieldIndex> {
         match self {
-            FieldIndexes::Dense(slots) => slots.get(field as usize)?.as_deref(),
+            FieldIndexes::Dense(map) => map.get(field).map(|index| &**index),
             FieldIndexes::Hashed(map) => map.get(&field),
         }
     }
 
     fn get_mut(&mut self, field: FieldId) -> Option<&mut FieldIndex> {
         match self {
-            FieldIndexes::Dense(slots) => slots.get_mut(field as usize)?.as_deref_mut(),
+            FieldIndexes::Dense(map) => map.get_mut(field).map(|index| &mut **index),
             FieldIndexes::Hashed(map) => map.get_mut(&field),
         }
     }
 
-    fn get_or_default(&mut self, field: FieldId) -> &mut FieldIndex {
+    fn get_or_default(&mut self, field: FieldId) -> Option<&mut FieldIndex> {
         match self {
-            FieldIndexes::Dense(slots) => {
-                let at = field as usize;
-                if slots.len() <= at {
-                    slots.resize_with(at + 1, || None);
+            // Never a real field (a `match` literal reads several and never anchors), and
+            // a dense map would allocate up to it.
+            FieldIndexes::Dense(_) if field == NO_FIELD => None,
+            FieldIndexes::Dense(map) => {
+                if map.get(field).is_none() {
+                    map.insert(field, Box::default());
                 }
-                slots[at].get_or_insert_with(Box::default)
+                map.get_mut(field).map(|index| &mut **index)
             }
-            FieldIndexes::Hashed(map) => map.entry(field).or_default(),
+            FieldIndexes::Hashed(map) => Some(map.entry(field).or_default()),
         }
     }
 
     fn remove(&mut self, field: FieldId) -> Option<Box<FieldIndex>> {
         match self {
-            FieldIndexes::Dense(slots) => {
-                let removed = slots.get_mut(field as usize)?.take();
-                while slots.last().is_some_and(Option::is_none) {
-                    slots.pop();
-                }
-                removed
-            }
+            FieldIndexes::Dense(map) => map.remove(field),
             FieldIndexes::Hashed(map) => map.remove(&field).map(Box::new),
         }
     }
@@ -378,7 +375,8 @@ impl FieldIndex {
 #[derive(Default)]
 pub struct Index {
     fields: FieldTable,
-    stats: Vec<FieldStats>,
+    /// By field id (a dense map: growing never copies the statistics of every field).
+    stats: DenseMap<FieldStats>,
     lits: Slab<LitEntry>,
     /// Literal ids by digest (the table stores ids only; keys live in the slabs).
     lit_by_digest: ShardedTable<LitId>,
@@ -416,7 +414,7 @@ impl Garbage {
 struct Tables<'a> {
     lits: &'a Slab<LitEntry>,
     subs: &'a mut Slab<SubEntry>,
-    stats: &'a [FieldStats],
+    stats: &'a DenseMap<FieldStats>,
     garbage: &'a mut Garbage,
 }
 
@@ -599,11 +597,10 @@ impl Index {
             Condition::Match { value } => value.keys().map(|k| self.fields.acquire(k)).collect(),
             _ => Box::new([]),
         };
-        if self.stats.len() < self.fields.capacity() {
-            self.stats
-                .resize(self.fields.capacity(), FieldStats::default());
+        if field != NO_FIELD && self.stats.get(field).is_none() {
+            self.stats.insert(field, FieldStats::default());
         }
-        if let Some(stats) = self.stats.get_mut(field as usize) {
+        if let Some(stats) = self.stats.get_mut(field) {
             match condition {
                 Condition::Equals { .. } => stats.equals += 1,
                 Condition::Range { range, .. } => {
@@ -654,10 +651,9 @@ impl Index {
             return;
         };
         self.lit_by_digest.remove(entry.digest as u64, |&l| l == id);
-        if let (Condition::Equals { .. }, Some(stats)) = (
-            entry.condition.as_ref(),
-            self.stats.get_mut(entry.field as usize),
-        ) {
+        if let (Condition::Equals { .. }, Some(stats)) =
+            (entry.condition.as_ref(), self.stats.get_mut(entry.field))
+        {
             stats.equals -= 1;
         }
         if entry.field != NO_FIELD {
@@ -853,11 +849,7 @@ impl Tables<'_> {
         if entry.negated || entry.field == NO_FIELD {
             return None;
         }
-        let stats = self
-            .stats
-            .get(entry.field as usize)
-            .copied()
-            .unwrap_or_default();
+        let stats = self.stats.get(entry.field).copied().unwrap_or_default();
         Some(match entry.condition.as_ref() {
             Condition::Equals { .. } => 1.0 / (1.0 + f64::from(stats.equals)),
             Condition::Exists { value: None, .. } => 0.9,
@@ -1003,7 +995,9 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
     let Some(entry) = lits.get(lit) else {
         return;
     };
-    let index = node.fields.get_or_default(entry.field);
+    let Some(index) = node.fields.get_or_default(entry.field) else {
+        return;
+    };
     match entry.condition.as_ref() {
         Condition::Equals { value, .. } => {
             index.equals.insert(value, lit, |l| equals_value(lits, l));

@@ -267,7 +267,7 @@ const GROW_INCREMENTALLY_FROM: usize = 64;
 /// `old` plus the insertions that complete the move (it was made twice as large as `old`
 /// was full, and each insertion moves at least one entry), so `table` never grows the
 /// ordinary way in the middle of a move.
-struct Growing<T> {
+pub(crate) struct Growing<T> {
     table: HashTable<T>,
     /// The table being emptied into `table`.
     old: HashTable<T>,
@@ -284,7 +284,7 @@ impl<T> Default for Growing<T> {
 
 impl<T> Growing<T> {
     #[inline]
-    fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
+    pub fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
         match self.table.find(hash, &mut eq) {
             Some(found) => Some(found),
             None if !self.old.is_empty() => self.old.find(hash, eq),
@@ -292,14 +292,14 @@ impl<T> Growing<T> {
         }
     }
 
-    fn find_mut(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+    pub fn find_mut(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
         if self.table.find(hash, &mut eq).is_some() {
             return self.table.find_mut(hash, eq);
         }
         self.old.find_mut(hash, eq)
     }
 
-    fn insert_unique(&mut self, hash: u64, value: T, hasher: &impl Fn(&T) -> u64) {
+    pub fn insert_unique(&mut self, hash: u64, value: T, hasher: &impl Fn(&T) -> u64) {
         let full = self.table.len() == self.table.capacity();
         if full && self.table.len() >= GROW_INCREMENTALLY_FROM {
             // Start a move. (Were one still under way, which the invariant rules out unless
@@ -344,22 +344,22 @@ impl<T> Growing<T> {
         }
     }
 
-    fn remove(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<T> {
+    pub fn remove(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<T> {
         match self.table.find_entry(hash, &mut eq) {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => self.old.find_entry(hash, eq).ok().map(|e| e.remove().0),
         }
     }
 
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.table.len() + self.old.len()
     }
 
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn iter(&self) -> impl Iterator<Item = &T> {
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.table.iter().chain(self.old.iter())
     }
 }
