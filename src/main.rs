@@ -83,6 +83,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any other thread exists (see the function's docs: a tail-latency fix).
+    herald_filters::engine::tune_allocator();
     let args = Args::parse();
     let result = match args.command {
         Command::Serve(args) => cli::serve::run(args),

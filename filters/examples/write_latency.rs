@@ -50,6 +50,8 @@ enum Reader {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As `herald` does at startup.
+    herald_filters::engine::tune_allocator();
     let path = std::env::args()
         .nth(1)
         .ok_or("usage: write_latency FILTERS.jsonl [DOCS.jsonl | --probe]")?;

@@ -14,6 +14,7 @@
 //! [`ReadMostly`]: a read executes no atomic read-modify-write (a plain lock's two cost a
 //! quarter of matching a document against a small index), and writers pay instead.
 
+mod allocator;
 mod fields;
 mod geo_index;
 mod index;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+pub use allocator::tune_allocator;
 pub use index::Index;
 pub use read_mostly::ReadMostly;
 

@@ -1,28 +1,33 @@
-//! A map keyed by JSON scalars, looked up straight from a document's `&Value`.
+//! Maps keyed by JSON scalars, looked up straight from a document's `&Value`.
 //!
-//! One map per scalar type: strings are looked up by `&str` (no allocation on the matching
+//! One table per scalar type: strings are looked up by `&str` (no allocation on the matching
 //! path), numbers by their normalized bits (`-0` folded into `0`, so `1`, `1.0` and `1e0` are one
-//! key), booleans and null in fixed slots.
+//! key), booleans and null in fixed slots. Tables are [`ShardedTable`]s: they grow without
+//! rehashing everything under the index's write lock.
+
+use std::hash::BuildHasher;
 
 use serde_json::Value;
 
-use super::FoldMap;
+use super::storage::ShardedTable;
 use crate::scalar::Scalar;
 
 pub(crate) struct ScalarMap<V> {
-    strings: FoldMap<Box<str>, V>,
-    numbers: FoldMap<u64, V>,
+    strings: ShardedTable<(Box<str>, V)>,
+    numbers: ShardedTable<(u64, V)>,
     bools: [Option<V>; 2],
     null: Option<V>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl<V> Default for ScalarMap<V> {
     fn default() -> Self {
         ScalarMap {
-            strings: FoldMap::default(),
-            numbers: FoldMap::default(),
+            strings: ShardedTable::default(),
+            numbers: ShardedTable::default(),
             bools: [None, None],
             null: None,
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 }
@@ -31,13 +36,40 @@ fn number_key(n: f64) -> u64 {
     (n + 0.0).to_bits()
 }
 
+/// Hash of a number key (a multiplicative mix of the bits is enough).
+fn number_hash(bits: u64) -> u64 {
+    bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (bits >> 29)
+}
+
 impl<V> ScalarMap<V> {
+    fn string_hash(&self, s: &str) -> u64 {
+        self.hasher.hash_one(s)
+    }
+
     pub fn insert(&mut self, key: &Scalar, value: V) -> Option<V> {
         match key {
             Scalar::Null => self.null.replace(value),
             Scalar::Bool(b) => self.bools[usize::from(*b)].replace(value),
-            Scalar::Number(n) => self.numbers.insert(number_key(*n), value),
-            Scalar::String(s) => self.strings.insert(s.clone(), value),
+            Scalar::Number(n) => {
+                let bits = number_key(*n);
+                let hash = number_hash(bits);
+                if let Some((_, v)) = self.numbers.find_mut(hash, |(k, _)| *k == bits) {
+                    return Some(std::mem::replace(v, value));
+                }
+                self.numbers
+                    .insert_unique(hash, (bits, value), |(k, _)| number_hash(*k));
+                None
+            }
+            Scalar::String(s) => {
+                let hash = self.string_hash(s);
+                if let Some((_, v)) = self.strings.find_mut(hash, |(k, _)| **k == **s) {
+                    return Some(std::mem::replace(v, value));
+                }
+                let hasher = &self.hasher;
+                self.strings
+                    .insert_unique(hash, (s.clone(), value), |(k, _)| hasher.hash_one(&**k));
+                None
+            }
         }
     }
 
@@ -45,8 +77,16 @@ impl<V> ScalarMap<V> {
         match key {
             Scalar::Null => self.null.take(),
             Scalar::Bool(b) => self.bools[usize::from(*b)].take(),
-            Scalar::Number(n) => self.numbers.remove(&number_key(*n)),
-            Scalar::String(s) => self.strings.remove(&**s),
+            Scalar::Number(n) => {
+                let bits = number_key(*n);
+                self.numbers
+                    .remove(number_hash(bits), |(k, _)| *k == bits)
+                    .map(|(_, v)| v)
+            }
+            Scalar::String(s) => self
+                .strings
+                .remove(self.string_hash(s), |(k, _)| **k == **s)
+                .map(|(_, v)| v),
         }
     }
 
@@ -54,8 +94,16 @@ impl<V> ScalarMap<V> {
     #[inline]
     pub fn get(&self, value: &Value) -> Option<&V> {
         match value {
-            Value::String(s) => self.strings.get(s.as_str()),
-            Value::Number(n) => n.as_f64().and_then(|f| self.numbers.get(&number_key(f))),
+            Value::String(s) => self
+                .strings
+                .find(self.string_hash(s), |(k, _)| **k == **s)
+                .map(|(_, v)| v),
+            Value::Number(n) => {
+                let bits = number_key(n.as_f64()?);
+                self.numbers
+                    .find(number_hash(bits), |(k, _)| *k == bits)
+                    .map(|(_, v)| v)
+            }
             Value::Bool(b) => self.bools[usize::from(*b)].as_ref(),
             Value::Null => self.null.as_ref(),
             Value::Array(_) | Value::Object(_) => None,
