@@ -12,7 +12,18 @@
 //! for the time of a few map updates only: everything costly (validation, regexp compilation,
 //! canonical keys) happens before, in `transform`, outside any lock. The locks are
 //! [`ReadMostly`]: a read executes no atomic read-modify-write (a plain lock's two cost a
-//! quarter of matching a document against a small index), and writers pay instead.
+//! quarter of matching a document against a small index), and writers pay instead. Nothing a
+//! write does grows with the index: storage grows by chunks and incremental moves
+//! (`storage.rs`), emptied parts are freed after the lock is released, and [`tune_allocator`]
+//! keeps glibc from batching its own work into a write.
+//!
+//! # Modules
+//!
+//! * `index.rs`: one collection's index, the anchor tree and matching;
+//! * `fields.rs`: field paths and the document walk; `scalar_map.rs`, `range.rs`,
+//!   `geo_index.rs`: the per-field indexes of `equals`/`exists`, ranges and geo shapes;
+//! * `storage.rs`: slabs, dense maps and hash tables whose every call does bounded work;
+//! * `read_mostly.rs`: the lock; `allocator.rs`: the allocator's configuration.
 
 mod allocator;
 mod fields;
