@@ -327,7 +327,9 @@ impl Path {
     }
 }
 
-/// The per-field anchor indexes.
+/// The per-field anchor indexes. The rarer ones are boxed and allocated with their first
+/// anchor: a field index exists per field per node of the tree, and inline they made it
+/// 816 bytes (a nested node holding one field cost 3 KB in its hash map).
 #[derive(Default)]
 struct FieldIndex {
     /// Which of the indexes below hold anything ([`Kinds`]): a probe tests one byte instead
@@ -335,9 +337,9 @@ struct FieldIndex {
     kinds: u8,
     equals: EqualsIndex,
     exists: Option<LitId>,
-    array_values: ScalarMap<LitId>,
-    ranges: RangeIndex,
-    geo: GeoIndex,
+    array_values: Option<Box<ScalarMap<LitId>>>,
+    ranges: Option<Box<RangeIndex>>,
+    geo: Option<Box<GeoIndex>>,
     /// Anchors evaluated whenever the field is present (regexp, select).
     scan: Vec<LitId>,
 }
@@ -359,14 +361,24 @@ impl FieldIndex {
         self.kinds == 0
     }
 
-    /// Recomputes [`FieldIndex::kinds`] (after every change).
+    /// Recomputes [`FieldIndex::kinds`] (after every change), and frees the boxed indexes
+    /// left empty.
     fn update_kinds(&mut self) {
+        if self.array_values.as_ref().is_some_and(|m| m.is_empty()) {
+            self.array_values = None;
+        }
+        if self.ranges.as_ref().is_some_and(|r| r.is_empty()) {
+            self.ranges = None;
+        }
+        if self.geo.as_ref().is_some_and(|g| g.is_empty()) {
+            self.geo = None;
+        }
         let bit = |present: bool, kind: u8| if present { kind } else { 0 };
         self.kinds = bit(!self.equals.is_empty(), Kinds::EQUALS)
             | bit(self.exists.is_some(), Kinds::EXISTS)
-            | bit(!self.array_values.is_empty(), Kinds::ARRAY_VALUES)
-            | bit(!self.ranges.is_empty(), Kinds::RANGES)
-            | bit(!self.geo.is_empty(), Kinds::GEO)
+            | bit(self.array_values.is_some(), Kinds::ARRAY_VALUES)
+            | bit(self.ranges.is_some(), Kinds::RANGES)
+            | bit(self.geo.is_some(), Kinds::GEO)
             | bit(!self.scan.is_empty(), Kinds::SCAN);
     }
 }
@@ -1005,11 +1017,11 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
         Condition::Exists { value: None, .. } => index.exists = Some(lit),
         Condition::Exists { value: Some(v), .. } => {
             if let Some(s) = crate::scalar::Scalar::from_json(v) {
-                index.array_values.insert(&s, lit);
+                index.array_values.get_or_insert_default().insert(&s, lit);
             }
         }
-        Condition::Range { range, .. } => index.ranges.insert(*range, lit),
-        Condition::Geo { shape, .. } => index.geo.insert(shape, lit),
+        Condition::Range { range, .. } => index.ranges.get_or_insert_default().insert(*range, lit),
+        Condition::Geo { shape, .. } => index.geo.get_or_insert_default().insert(shape, lit),
         Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
             index.scan.push(lit)
         }
@@ -1031,11 +1043,21 @@ fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
         Condition::Exists { value: None, .. } => index.exists = None,
         Condition::Exists { value: Some(v), .. } => {
             if let Some(s) = crate::scalar::Scalar::from_json(v) {
-                index.array_values.remove(&s);
+                if let Some(values) = index.array_values.as_mut() {
+                    values.remove(&s);
+                }
             }
         }
-        Condition::Range { range, .. } => index.ranges.remove(range, lit),
-        Condition::Geo { shape, .. } => index.geo.remove(shape, lit),
+        Condition::Range { range, .. } => {
+            if let Some(ranges) = index.ranges.as_mut() {
+                ranges.remove(range, lit);
+            }
+        }
+        Condition::Geo { shape, .. } => {
+            if let Some(geo) = index.geo.as_mut() {
+                geo.remove(shape, lit);
+            }
+        }
         Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
             index.scan.retain(|&l| l != lit)
         }
@@ -1116,28 +1138,31 @@ impl<'a, 'd> Ctx<'a, 'd> {
                 self.fire(node, lit);
             }
         }
-        if kinds & Kinds::ARRAY_VALUES != 0 {
+        // The boxed indexes exist only while they hold anchors.
+        if let Some(values) = &index.array_values {
             if let Value::Array(items) = value {
                 for item in items {
-                    if let Some(&lit) = index.array_values.get(item) {
+                    if let Some(&lit) = values.get(item) {
                         self.fire(node, lit);
                     }
                 }
             }
         }
-        if kinds & Kinds::RANGES != 0 {
+        if let Some(ranges) = &index.ranges {
             if let Some(x) = value.as_f64() {
-                index.ranges.stab(x, |lit| self.fire(node, lit));
+                ranges.stab(x, |lit| self.fire(node, lit));
             }
         }
-        if kinds & Kinds::GEO != 0 && crate::transform::is_truthy(value) {
-            if let Some(point) = crate::geo::parse_point(value) {
-                // Envelope hits are only candidates: the exact shape test decides.
-                index.geo.locate(point, |lit| {
-                    if self.holds_at(lit, point) {
-                        self.fire(node, lit)
-                    }
-                });
+        if let Some(geo) = &index.geo {
+            if crate::transform::is_truthy(value) {
+                if let Some(point) = crate::geo::parse_point(value) {
+                    // Envelope hits are only candidates: the exact shape test decides.
+                    geo.locate(point, |lit| {
+                        if self.holds_at(lit, point) {
+                            self.fire(node, lit)
+                        }
+                    });
+                }
             }
         }
         if kinds & Kinds::SCAN != 0 {
