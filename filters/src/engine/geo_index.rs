@@ -21,7 +21,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use smallvec::SmallVec;
 
-use super::storage::ShardedTable;
+use super::storage::{int_hash, ShardedTable};
 use crate::geo::{Envelope, Point, Shape};
 
 /// Shapes whose envelope touches more cells than this go to the R-tree.
@@ -202,12 +202,6 @@ enum CellMap<E> {
     },
 }
 
-/// Hash of a cell number (dense integers: a multiplicative mix is enough).
-#[inline]
-fn cell_hash(cell: u32) -> u64 {
-    u64::from(cell).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
 impl<E: CellEntry> CellMap<E> {
     fn sparse(grid: Grid) -> CellMap<E> {
         CellMap::Sparse {
@@ -243,7 +237,7 @@ impl<E: CellEntry> CellMap<E> {
                     return None;
                 }
                 cells
-                    .find(cell_hash(cell), |(c, _)| *c == cell)
+                    .find(int_hash(cell.into()), |(c, _)| *c == cell)
                     .map(|(_, list)| list)
             }
             CellMap::Dense { cells, .. } => cells.get(cell as usize),
@@ -258,7 +252,7 @@ impl<E: CellEntry> CellMap<E> {
                     occupied,
                     size,
                 } => {
-                    if let Some((_, list)) = cells.find_mut(cell_hash(c), |(x, _)| *x == c) {
+                    if let Some((_, list)) = cells.find_mut(int_hash(c.into()), |(x, _)| *x == c) {
                         list.push(entry);
                         continue;
                     }
@@ -270,7 +264,9 @@ impl<E: CellEntry> CellMap<E> {
                     }
                     let mut list = SmallVec::new();
                     list.push(entry);
-                    cells.insert_unique(cell_hash(c), (c, list), |(x, _)| cell_hash(*x));
+                    cells.insert_unique(int_hash(c.into()), (c, list), |(x, _)| {
+                        int_hash((*x).into())
+                    });
                 }
                 CellMap::Dense { cells, used, size } => {
                     if cells.is_empty() {
@@ -291,7 +287,7 @@ impl<E: CellEntry> CellMap<E> {
                 CellMap::Sparse {
                     cells, occupied, ..
                 } => {
-                    let emptied = match cells.find_mut(cell_hash(c), |(x, _)| *x == c) {
+                    let emptied = match cells.find_mut(int_hash(c.into()), |(x, _)| *x == c) {
                         Some((_, list)) => {
                             list.retain(|e| e.lit() != lit);
                             list.is_empty()
@@ -299,7 +295,7 @@ impl<E: CellEntry> CellMap<E> {
                         None => false,
                     };
                     if emptied {
-                        cells.remove(cell_hash(c), |(x, _)| *x == c);
+                        cells.remove(int_hash(c.into()), |(x, _)| *x == c);
                         if let Some(word) = occupied.get_mut(c as usize / 64) {
                             *word &= !(1 << (c % 64));
                         }

@@ -73,8 +73,7 @@ use super::fields::{FieldId, FieldTable};
 use super::geo_index::GeoIndex;
 use super::range::RangeIndex;
 use super::scalar_map::{EqualsIndex, ScalarMap};
-use super::storage::{DenseMap, ShardedTable, Slab};
-use super::FoldMap;
+use super::storage::{DenseMap, IdMap, ShardedTable, Slab};
 use crate::condition::{Condition, Literal};
 use crate::eval;
 use crate::transform::{Canonical, FilterId};
@@ -119,81 +118,23 @@ struct SubEntry {
 }
 
 /// A node of the anchor tree.
-#[derive(Default)]
 struct Node {
-    fields: FieldIndexes,
-    buckets: Buckets,
+    /// Per-field indexes by field id.
+    fields: IdMap<Box<FieldIndex>>,
+    /// Buckets by anchor literal.
+    buckets: IdMap<Bucket>,
     /// Subfilters with no positive literal left to anchor on.
     always: Vec<SubId>,
 }
 
-/// A node's buckets by anchor. The root holds the anchors of most literals, so its table is
-/// an array indexed by literal id (a bucket is found with two loads, no hashing, and the
-/// array is smaller than a hash table as full); nested nodes hold a few literals among many
-/// and hash them.
-enum Buckets {
-    Dense(DenseMap<Bucket>),
-    Hashed(ShardedTable<(LitId, Bucket)>),
-}
-
-/// The default node is the root; nested nodes are made by [`Node::nested`].
-impl Default for Buckets {
+/// The default node is the root: it holds most literals and fields, so its maps are dense
+/// arrays (see [`IdMap`]); nested nodes are made by [`Node::nested`].
+impl Default for Node {
     fn default() -> Self {
-        Buckets::Dense(DenseMap::default())
-    }
-}
-
-/// A node's per-field indexes. The root has an index for most registered fields, so they sit
-/// in a dense map by field id (probing a document's fields needs no hashing, and growing
-/// never moves the indexes already there); nested nodes index a few fields among many and
-/// hash them.
-enum FieldIndexes {
-    Dense(DenseMap<Box<FieldIndex>>),
-    Hashed(FoldMap<FieldId, FieldIndex>),
-}
-
-/// The default node is the root (see [`Buckets`]).
-impl Default for FieldIndexes {
-    fn default() -> Self {
-        FieldIndexes::Dense(DenseMap::default())
-    }
-}
-
-impl FieldIndexes {
-    #[inline]
-    fn get(&self, field: FieldId) -> Option<&FieldIndex> {
-        match self {
-            FieldIndexes::Dense(map) => map.get(field).map(|index| &**index),
-            FieldIndexes::Hashed(map) => map.get(&field),
-        }
-    }
-
-    fn get_mut(&mut self, field: FieldId) -> Option<&mut FieldIndex> {
-        match self {
-            FieldIndexes::Dense(map) => map.get_mut(field).map(|index| &mut **index),
-            FieldIndexes::Hashed(map) => map.get_mut(&field),
-        }
-    }
-
-    fn get_or_default(&mut self, field: FieldId) -> Option<&mut FieldIndex> {
-        match self {
-            // Never a real field (a `match` literal reads several and never anchors), and
-            // a dense map would allocate up to it.
-            FieldIndexes::Dense(_) if field == NO_FIELD => None,
-            FieldIndexes::Dense(map) => {
-                if map.get(field).is_none() {
-                    map.insert(field, Box::default());
-                }
-                map.get_mut(field).map(|index| &mut **index)
-            }
-            FieldIndexes::Hashed(map) => Some(map.entry(field).or_default()),
-        }
-    }
-
-    fn remove(&mut self, field: FieldId) -> Option<Box<FieldIndex>> {
-        match self {
-            FieldIndexes::Dense(map) => map.remove(field),
-            FieldIndexes::Hashed(map) => map.remove(&field).map(Box::new),
+        Node {
+            fields: IdMap::dense(),
+            buckets: IdMap::dense(),
+            always: Vec::new(),
         }
     }
 }
@@ -201,71 +142,28 @@ impl FieldIndexes {
 impl Node {
     fn nested() -> Node {
         Node {
-            fields: FieldIndexes::Hashed(FoldMap::default()),
-            buckets: Buckets::Hashed(ShardedTable::default()),
+            fields: IdMap::hashed(),
+            buckets: IdMap::hashed(),
             always: Vec::new(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        let no_buckets = match &self.buckets {
-            Buckets::Dense(map) => map.is_empty(),
-            Buckets::Hashed(table) => table.is_empty(),
-        };
-        no_buckets && self.always.is_empty()
+        self.buckets.is_empty() && self.always.is_empty()
     }
 
-    #[inline]
-    fn bucket(&self, lit: LitId) -> Option<&Bucket> {
-        match &self.buckets {
-            Buckets::Dense(map) => map.get(lit),
-            Buckets::Hashed(table) => table
-                .find(lit_hash(lit), |(l, _)| *l == lit)
-                .map(|(_, b)| b),
+    /// The index of a field, created if absent (`None` for [`NO_FIELD`], never a real field:
+    /// a `match` literal reads several and never anchors, and a dense map would allocate up
+    /// to it).
+    fn field_index(&mut self, field: FieldId) -> Option<&mut FieldIndex> {
+        if field == NO_FIELD {
+            return None;
         }
-    }
-
-    fn bucket_mut(&mut self, lit: LitId) -> Option<&mut Bucket> {
-        match &mut self.buckets {
-            Buckets::Dense(map) => map.get_mut(lit),
-            Buckets::Hashed(table) => table
-                .find_mut(lit_hash(lit), |(l, _)| *l == lit)
-                .map(|(_, b)| b),
+        if self.fields.get(field).is_none() {
+            self.fields.insert_new(field, Box::default());
         }
+        self.fields.get_mut(field).map(|index| &mut **index)
     }
-
-    fn insert_bucket(&mut self, lit: LitId, bucket: Bucket) {
-        match &mut self.buckets {
-            Buckets::Dense(map) => {
-                map.insert(lit, bucket);
-            }
-            Buckets::Hashed(table) => {
-                table.insert_unique(lit_hash(lit), (lit, bucket), |(l, _)| lit_hash(*l))
-            }
-        }
-    }
-
-    fn remove_bucket(&mut self, lit: LitId) -> Option<Bucket> {
-        match &mut self.buckets {
-            Buckets::Dense(map) => map.remove(lit),
-            Buckets::Hashed(table) => table
-                .remove(lit_hash(lit), |(l, _)| *l == lit)
-                .map(|(_, bucket)| bucket),
-        }
-    }
-
-    fn buckets(&self) -> Box<dyn Iterator<Item = (LitId, &Bucket)> + '_> {
-        match &self.buckets {
-            Buckets::Dense(map) => Box::new(map.iter()),
-            Buckets::Hashed(table) => Box::new(table.iter().map(|(l, b)| (*l, b))),
-        }
-    }
-}
-
-/// Hash of an internal literal id (dense integers: a multiplicative mix is enough).
-#[inline]
-fn lit_hash(lit: LitId) -> u64 {
-    u64::from(lit).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The subfilters anchored on one literal in one node.
@@ -750,7 +648,7 @@ impl Index {
         while let Some((node, depth)) = stack.pop() {
             nodes += 1;
             always += node.always.len();
-            for (lit, bucket) in node.buckets() {
+            for (lit, bucket) in node.buckets.iter() {
                 match bucket {
                     Bucket::Flat(subs) => buckets.push((subs.len(), lit, depth)),
                     Bucket::Nested(child) => stack.push((child, depth + 1)),
@@ -931,12 +829,13 @@ fn attach_at(node: &mut Node, path: &mut Vec<LitId>, sub_id: SubId, tables: &mut
         tables.place(sub_id, path, true, node.always.len() - 1);
         return;
     };
-    if node.bucket(anchor).is_none() {
+    if node.buckets.get(anchor).is_none() {
         index_literal(node, anchor, tables.lits);
-        node.insert_bucket(anchor, Bucket::Flat(SmallVec::new()));
+        node.buckets
+            .insert_new(anchor, Bucket::Flat(SmallVec::new()));
     }
     path.push(anchor);
-    if let Some(bucket) = node.bucket_mut(anchor) {
+    if let Some(bucket) = node.buckets.get_mut(anchor) {
         match bucket {
             Bucket::Flat(members) => {
                 members.push(sub_id);
@@ -976,7 +875,7 @@ fn detach_at(
             }
         }
         [anchor, rest @ ..] => {
-            let emptied = match node.bucket_mut(*anchor) {
+            let emptied = match node.buckets.get_mut(*anchor) {
                 Some(Bucket::Flat(members)) if rest.is_empty() && !in_always => {
                     if members.get(position) == Some(&sub_id) {
                         members.swap_remove(position);
@@ -992,7 +891,7 @@ fn detach_at(
                 _ => false,
             };
             if emptied {
-                if let Some(Bucket::Nested(child)) = node.remove_bucket(*anchor) {
+                if let Some(Bucket::Nested(child)) = node.buckets.remove(*anchor) {
                     tables.garbage.push(child);
                 }
                 unindex_literal(node, *anchor, tables);
@@ -1007,7 +906,7 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
     let Some(entry) = lits.get(lit) else {
         return;
     };
-    let Some(index) = node.fields.get_or_default(entry.field) else {
+    let Some(index) = node.field_index(entry.field) else {
         return;
     };
     match entry.condition.as_ref() {
@@ -1033,7 +932,7 @@ fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
     let Some(entry) = tables.lits.get(lit) else {
         return;
     };
-    let Some(index) = node.fields.get_mut(entry.field) else {
+    let Some(index) = node.fields.get_mut(entry.field).map(|index| &mut **index) else {
         return;
     };
     match entry.condition.as_ref() {
@@ -1106,9 +1005,10 @@ impl<'a, 'd> Ctx<'a, 'd> {
     /// Probes a node: its field indexes against the document, then its `always` list.
     fn probe_node(&mut self, node: &'a Node) {
         match &node.fields {
-            FieldIndexes::Hashed(map) if map.len() <= self.touched.len() => {
-                for (&field, index) in map {
-                    if let Some(value) = self.value(field) {
+            // A nested node indexing fewer fields than the document has: visit its fields.
+            IdMap::Hashed(table) if table.len() <= self.touched.len() => {
+                for (field, index) in table.iter() {
+                    if let Some(value) = self.value(*field) {
                         self.probe(node, index, value);
                     }
                 }
@@ -1176,7 +1076,7 @@ impl<'a, 'd> Ctx<'a, 'd> {
 
     /// An anchor holds: its subfilters are candidates, or its nested node is probed.
     fn fire(&mut self, node: &'a Node, lit: LitId) {
-        match node.bucket(lit) {
+        match node.buckets.get(lit) {
             // One member is the usual case: a push, not a `memcpy` call.
             Some(Bucket::Flat(members)) => match members.as_slice() {
                 [one] => self.pending.push(*one),

@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 
 use serde_json::Value;
 
-use super::storage::ShardedTable;
+use super::storage::{int_hash, ShardedTable};
 use crate::scalar::Scalar;
 
 pub(crate) struct ScalarMap<V> {
@@ -36,11 +36,6 @@ fn number_key(n: f64) -> u64 {
     (n + 0.0).to_bits()
 }
 
-/// Hash of a number key (a multiplicative mix of the bits is enough).
-fn number_hash(bits: u64) -> u64 {
-    bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (bits >> 29)
-}
-
 impl<V> ScalarMap<V> {
     fn string_hash(&self, s: &str) -> u64 {
         self.hasher.hash_one(s)
@@ -52,12 +47,12 @@ impl<V> ScalarMap<V> {
             Scalar::Bool(b) => self.bools[usize::from(*b)].replace(value),
             Scalar::Number(n) => {
                 let bits = number_key(*n);
-                let hash = number_hash(bits);
+                let hash = int_hash(bits);
                 if let Some((_, v)) = self.numbers.find_mut(hash, |(k, _)| *k == bits) {
                     return Some(std::mem::replace(v, value));
                 }
                 self.numbers
-                    .insert_unique(hash, (bits, value), |(k, _)| number_hash(*k));
+                    .insert_unique(hash, (bits, value), |(k, _)| int_hash(*k));
                 None
             }
             Scalar::String(s) => {
@@ -80,7 +75,7 @@ impl<V> ScalarMap<V> {
             Scalar::Number(n) => {
                 let bits = number_key(*n);
                 self.numbers
-                    .remove(number_hash(bits), |(k, _)| *k == bits)
+                    .remove(int_hash(bits), |(k, _)| *k == bits)
                     .map(|(_, v)| v)
             }
             Scalar::String(s) => self
@@ -101,7 +96,7 @@ impl<V> ScalarMap<V> {
             Value::Number(n) => {
                 let bits = number_key(n.as_f64()?);
                 self.numbers
-                    .find(number_hash(bits), |(k, _)| *k == bits)
+                    .find(int_hash(bits), |(k, _)| *k == bits)
                     .map(|(_, v)| v)
             }
             Value::Bool(b) => self.bools[usize::from(*b)].as_ref(),

@@ -237,6 +237,89 @@ impl<T> DenseMap<T> {
     }
 }
 
+/// Hash of an integer key (ids, cell numbers, the bits of a float): a multiplicative mix,
+/// with the product's high bits folded into its low ones (hashbrown places entries by the low
+/// bits, and a float's low mantissa bits are often all zero).
+#[inline]
+pub(crate) fn int_hash(key: u64) -> u64 {
+    let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+/// A map from `u32` ids for one node of the anchor tree: at the root, which holds most ids, a
+/// [`DenseMap`] (two loads, no hashing); in nested nodes, which hold a few ids among many, a
+/// [`ShardedTable`].
+pub(crate) enum IdMap<T> {
+    Dense(DenseMap<T>),
+    Hashed(ShardedTable<(u32, T)>),
+}
+
+impl<T> IdMap<T> {
+    pub fn dense() -> IdMap<T> {
+        IdMap::Dense(DenseMap::default())
+    }
+
+    pub fn hashed() -> IdMap<T> {
+        IdMap::Hashed(ShardedTable::default())
+    }
+
+    #[inline]
+    pub fn get(&self, id: u32) -> Option<&T> {
+        match self {
+            IdMap::Dense(map) => map.get(id),
+            IdMap::Hashed(table) => table
+                .find(int_hash(id.into()), |(k, _)| *k == id)
+                .map(|(_, v)| v),
+        }
+    }
+
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        match self {
+            IdMap::Dense(map) => map.get_mut(id),
+            IdMap::Hashed(table) => table
+                .find_mut(int_hash(id.into()), |(k, _)| *k == id)
+                .map(|(_, v)| v),
+        }
+    }
+
+    /// Stores a value under an id not in the map.
+    pub fn insert_new(&mut self, id: u32, value: T) {
+        match self {
+            IdMap::Dense(map) => {
+                map.insert(id, value);
+            }
+            IdMap::Hashed(table) => {
+                table.insert_unique(int_hash(id.into()), (id, value), |(k, _)| {
+                    int_hash((*k).into())
+                });
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: u32) -> Option<T> {
+        match self {
+            IdMap::Dense(map) => map.remove(id),
+            IdMap::Hashed(table) => table
+                .remove(int_hash(id.into()), |(k, _)| *k == id)
+                .map(|(_, v)| v),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            IdMap::Dense(map) => map.is_empty(),
+            IdMap::Hashed(table) => table.is_empty(),
+        }
+    }
+
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (u32, &T)> + '_> {
+        match self {
+            IdMap::Dense(map) => Box::new(map.iter()),
+            IdMap::Hashed(table) => Box::new(table.iter().map(|(k, v)| (*k, v))),
+        }
+    }
+}
+
 /// A hint that `item` will be read soon (no effect on other architectures).
 #[inline(always)]
 pub(crate) fn prefetch<T>(item: &T) {
@@ -453,6 +536,10 @@ impl<T> ShardedTable<T> {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {

@@ -251,11 +251,7 @@ mod tests {
             };
             with_covering += 1;
             let mut probe = |p: Point| {
-                assert_eq!(
-                    polygon.covers(p),
-                    polygon.covers_exact(p),
-                    "polygon {points:?} point {p:?}"
-                );
+                super::super::assert_covers_exactly(&polygon, &points, p);
                 probes += 1;
                 answered += usize::from(covering.lookup(p).is_some());
             };

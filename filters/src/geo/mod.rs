@@ -86,6 +86,17 @@ pub(crate) fn test_random(mut state: u64) -> impl FnMut() -> f64 {
     }
 }
 
+/// Asserts that a polygon's answer for a point (through its covering, if any) is the exact
+/// walk's.
+#[cfg(test)]
+pub(crate) fn assert_covers_exactly(polygon: &Polygon, ring: &[Point], p: Point) {
+    assert_eq!(
+        polygon.covers(p),
+        polygon.covers_exact(p),
+        "polygon {ring:?} point {p:?}"
+    );
+}
+
 /// A random closed star polygon for randomized tests, as Koncorde's benchmark draws them plus
 /// variations by `round`: radius 10°, 1° or 40°, some across the antimeridian, every fifth
 /// with a meridian edge. Returns its centre, radius and ring (closing vertex repeated).

@@ -1129,11 +1129,7 @@ fn polygon_edge_bands_agree_with_exact_sides() {
         let polygon = Polygon::new(points.clone());
         sub_banded += polygon.sub_banded_edges();
         let mut probe = |p: Point| {
-            assert_eq!(
-                polygon.covers(p),
-                polygon.covers_exact(p),
-                "polygon {points:?} point {p:?}"
-            );
+            super::assert_covers_exactly(&polygon, &points, p);
             checked += 1;
         };
         for _ in 0..150 {
