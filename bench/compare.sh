@@ -25,7 +25,7 @@ runs=()
 for kw in equals exists geoBoundingBox geoDistance geoDistanceRange geoPolygon in range; do
   runs+=("koncorde-$kw 10000")
 done
-runs+=("realistic 10000" "realistic 100000" "heavy 10000" "heavy 100000")
+runs+=("realistic 10000" "realistic 100000" "heavy 10000" "heavy 100000" "alerts 10000" "alerts 100000")
 [ "${HERALD_COMPARE_SKIP_1M:-0}" = 1 ] || runs+=("realistic 1000000")
 
 results="$out/results.jsonl"

@@ -25,6 +25,7 @@ pub mod engine;
 mod error;
 pub mod eval;
 pub mod geo;
+mod grams;
 pub mod jsstring;
 pub mod regexp;
 pub mod scalar;

@@ -155,7 +155,9 @@ pub struct Pattern {
     pattern: String,
     flags: String,
     translated: String,
-    regex: regex::Regex,
+    matcher: Matcher,
+    /// The grams one of which every matching string contains (`crate::grams`), if any.
+    grams: Option<Box<[u64]>>,
 }
 
 impl Pattern {
@@ -190,18 +192,24 @@ impl Pattern {
             translated.push(')');
         }
         translated.push_str(&body);
-        let regex = regex::RegexBuilder::new(&translated)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(DFA_SIZE_LIMIT)
+        // The syntax tree the `regex` crate would build (same parser, same settings).
+        let hir = regex_syntax::ParserBuilder::new()
             .nest_limit(NEST_LIMIT)
-            .crlf(false)
             .build()
-            .map_err(|e| fail(condense(&e)))?;
+            .parse(&translated)
+            .ok();
+        let matcher = match hir.as_ref().and_then(compact_dfa) {
+            Some(dfa) => Matcher::Dfa(Box::new(dfa), OnceLock::new()),
+            // Also where the pattern is invalid: the `regex` crate's error is the message.
+            None => Matcher::Regex(build_regex(&translated).map_err(|e| fail(condense(&e)))?),
+        };
+        let grams = hir.as_ref().and_then(crate::grams::required_grams);
         Ok(Pattern {
             pattern: pattern.to_string(),
             flags: canonical,
             translated,
-            regex,
+            matcher,
+            grams,
         })
     }
 
@@ -218,12 +226,37 @@ impl Pattern {
     /// Whether the pattern matches anywhere in `haystack` (unanchored search,
     /// JavaScript's `test` without `g`/`y`).
     pub fn is_match(&self, haystack: &str) -> bool {
-        self.regex.is_match(haystack)
+        match &self.matcher {
+            Matcher::Dfa(dfa, fallback) => {
+                use regex_automata::dfa::Automaton;
+                let input = regex_automata::Input::new(haystack).earliest(true);
+                match dfa.try_search_fwd(&input) {
+                    Ok(found) => found.is_some(),
+                    // Unreachable (no quit bytes, no anchored-only start), but never wrong:
+                    // the `regex` crate answers (the source is valid: a DFA was built from
+                    // it with the crate's parser and a lower size limit).
+                    Err(_) => fallback
+                        .get_or_init(|| build_regex(&self.translated).ok())
+                        .as_ref()
+                        .is_some_and(|regex| regex.is_match(haystack)),
+                }
+            }
+            Matcher::Regex(regex) => regex.is_match(haystack),
+        }
     }
 
-    /// The compiled regex.
-    pub fn regex(&self) -> &regex::Regex {
-        &self.regex
+    /// Whether the pattern is matched by a compact DFA (see [`Matcher`]), for tests.
+    #[cfg(test)]
+    pub(crate) fn is_compact(&self) -> bool {
+        matches!(self.matcher, Matcher::Dfa(..))
+    }
+
+    /// The grams (windows of 3 to 7 bytes, ASCII-case-folded, as keys sorted) one of which
+    /// every string the pattern matches contains; `None` when the pattern has no such
+    /// literals. The matcher files the pattern under them instead of running it on every
+    /// document.
+    pub fn grams(&self) -> Option<&[u64]> {
+        self.grams.as_deref()
     }
 
     /// The `regex` crate source that was compiled, flags included as a
@@ -260,6 +293,73 @@ impl Ord for Pattern {
     fn cmp(&self, other: &Pattern) -> Ordering {
         (&self.pattern, &self.flags).cmp(&(&other.pattern, &other.flags))
     }
+}
+
+/// How a pattern is matched.
+///
+/// The `regex` crate's `Regex` is built for any pattern and any search (captures, several
+/// engines, a prefilter, a lazy DFA cache per thread): 9 to 20 KB for a one-word pattern.
+/// Filters only ask "does it match anywhere", and a subscription server holds tens of
+/// thousands of patterns, each run on few documents, so memory decides: the patterns spend
+/// their time in cache misses, not in automata. Most subscription patterns have a small
+/// dense DFA (a word, case-insensitive, with word boundaries: ≈ 2 KB), which answers with
+/// one table lookup per byte and no per-thread state. Patterns whose DFA would be large keep
+/// the `regex` crate, and so do those that can match the empty string: they match nearly
+/// every text anyway, and the crate's rule for empty matches (never inside a multi-byte
+/// character) stays the reference rather than something a DFA is trusted to reproduce.
+#[derive(Clone, Debug)]
+enum Matcher {
+    /// An unanchored forward DFA, and the `regex` fallback built if a search ever errs.
+    Dfa(Box<DenseDfa>, OnceLock<Option<regex::Regex>>),
+    Regex(regex::Regex),
+}
+
+type DenseDfa = regex_automata::dfa::dense::DFA<Vec<u32>>;
+
+/// Largest compact DFA; above it, the `regex` crate is as small.
+const COMPACT_DFA_LIMIT: usize = 32 * 1024;
+/// Working memory for building one.
+const COMPACT_DFA_BUILD_LIMIT: usize = 1 << 20;
+
+/// The `regex` crate's compilation of a translated source, with the filter limits.
+fn build_regex(translated: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(translated)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .nest_limit(NEST_LIMIT)
+        .crlf(false)
+        .build()
+}
+
+/// A compact DFA for the pattern, or `None` when it would not be compact or could differ
+/// from the `regex` crate (see [`Matcher`]). Acceptance stays the `regex` crate's: a DFA is
+/// only built from an NFA far below [`SIZE_LIMIT`], which the crate's own NFAs (with
+/// capture states, and the reverse one) stay under too; larger ones go to the crate, which
+/// accepts or rejects them.
+fn compact_dfa(hir: &regex_syntax::hir::Hir) -> Option<DenseDfa> {
+    use regex_automata::dfa::{dense, StartKind};
+    use regex_automata::nfa::thompson;
+    if hir.properties().minimum_len().is_none_or(|len| len == 0) {
+        return None;
+    }
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(SIZE_LIMIT / 4)),
+        )
+        .build_from_hir(hir)
+        .ok()?;
+    dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Unanchored)
+                .minimize(false)
+                .dfa_size_limit(Some(COMPACT_DFA_LIMIT))
+                .determinize_size_limit(Some(COMPACT_DFA_BUILD_LIMIT)),
+        )
+        .build_from_nfa(&nfa)
+        .ok()
 }
 
 /// The sorted, deduplicated subset of `"ims"` present in `flags`.
@@ -2198,7 +2298,27 @@ mod tests {
         assert_eq!(a.clone(), a);
         assert_eq!(a.pattern(), "a");
         assert!(format!("{a:?}").contains("Pattern"));
-        assert!(a.regex().is_match("A"));
+        assert!(a.is_match("A"));
+    }
+
+    #[test]
+    fn subscription_patterns_get_compact_dfas() {
+        for (p, flags) in [
+            (r"\berror\b", Some("i")),
+            (r"^invoice-[0-9]+$", None),
+            ("timeout.*retry", None),
+            ("^[A-Z]{3}-[0-9]{4}", None),
+            ("caf(é|e)", Some("i")),
+        ] {
+            assert!(re(p, flags).is_compact(), "{p}");
+        }
+        // Empty matches stay with the `regex` crate; a DFA past its size limit too.
+        for p in [r"\B", "a*", r"^$", r"(a|b)*a(a|b){14}"] {
+            assert!(!re(p, None).is_compact(), "{p}");
+        }
+        assert!(!re(r"\B", None).is_match("aéb"));
+        let word = re(r"\bstop\b", Some("i"));
+        assert!(word.is_match("please STOP now") && !word.is_match("unstoppable"));
     }
 
     #[test]
@@ -2323,6 +2443,29 @@ mod tests {
                 if let Ok(re) = Pattern::compile(&p, f.as_deref()) {
                     let _ = re.is_match("a\nb éZ 0 😀 _-/[]");
                     prop_assert!(regex::Regex::new(re.translated()).is_ok());
+                }
+            }
+
+            /// The compact DFA answers exactly as the `regex` crate does, on texts made of
+            /// the patterns' own pieces (so that they match often), multi-byte characters,
+            /// case variants and line breaks included.
+            #[test]
+            fn compact_dfa_agrees_with_the_regex_crate(
+                p in pattern(),
+                f in proptest::option::of("[ims]{0,3}"),
+                texts in prop::collection::vec(
+                    prop::collection::vec(prop::sample::select(vec![
+                        "a", "A", "b", "Z", "z", "é", "É", "😀", "0", "1", "9", " ", "\n", "_",
+                        "alpha", "ALPHA", "\u{212A}", "k", "-", "/", "[", "]", "\\",
+                    ]), 0..12).prop_map(|v| v.concat()),
+                    1..6,
+                ),
+            ) {
+                if let Ok(re) = Pattern::compile(&p, f.as_deref()) {
+                    let reference = super::super::build_regex(re.translated()).expect("compiles");
+                    for text in &texts {
+                        prop_assert_eq!(re.is_match(text), reference.is_match(text), "{:?} on {:?}", re.translated(), text);
+                    }
                 }
             }
 

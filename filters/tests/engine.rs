@@ -14,7 +14,8 @@ const FIELDS: &[&str] = &["a", "b", "c.d", "tags", "loc", "n"];
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         (0i64..4).prop_map(|n| json!(n)),
-        prop::sample::select(vec!["x", "y", "1", "true", ""]).prop_map(|s| json!(s)),
+        prop::sample::select(vec!["x", "y", "1", "true", "", "TRUE", "a true xyz"])
+            .prop_map(|s| json!(s)),
         any::<bool>().prop_map(Value::Bool),
         Just(Value::Null),
         Just(json!(1.5)),
@@ -44,8 +45,11 @@ fn term() -> impl Strategy<Value = Value> {
         (field(), -1i64..3, any::<bool>()).prop_map(|(f, b, up)| {
             if up { json!({"range": {f: {"lt": b}}}) } else { json!({"range": {f: {"gte": b}}}) }
         }),
+        // Without grams (scanned), then with (indexed by gram; case-insensitive too).
         (field(), prop::sample::select(vec!["^x", "y$", "1", "^$", "tr"]))
             .prop_map(|(f, r)| json!({"regexp": {f: r}})),
+        (field(), prop::sample::select(vec!["tru", "rue$", "\\btrue\\b", "xyz|TRU", "^a.*xyz"]), any::<bool>())
+            .prop_map(|(f, r, i)| json!({"regexp": {f: {"value": r, "flags": if i { "i" } else { "" }}}})),
         (point(), 50_000u32..200_000).prop_map(|(p, d)| json!({"geoDistance": {"loc": p, "distance": format!("{d}m")}})),
         // From a few one-degree cells through the thirty-degree grid to the R-tree.
         (point(), 300u32..12_000).prop_map(|(p, d)| json!({"geoDistanceRange": {"loc": p, "from": "1km", "to": format!("{d}km")}})),

@@ -2,7 +2,7 @@
 //! documents, shared by Herald's `bench-match` and by the Koncorde harness in
 //! `bench/koncorde/`, so that both engines are measured on identical inputs.
 //!
-//! Three families:
+//! Four families:
 //!
 //! * [`koncorde_scenario`]: Koncorde's own benchmark (spec 12.1), one keyword
 //!   at a time (10,000 filters of `equals`, `exists`, `geoBoundingBox`,
@@ -21,6 +21,9 @@
 //!   negations and broad conditions, documents matching a few percent of the
 //!   filters (thousands at 100,000). The worst case. See
 //!   `heavy`.
+//! * [`alerts`]: keyword and pattern alerts over log lines, nearly all
+//!   `regexp` (Koncorde runs every stored regexp on every document). See
+//!   `alerts`.
 //!
 //! Determinism: the same arguments give byte-identical output on every
 //! machine (see `common` for how). Every generated filter is
@@ -39,6 +42,7 @@
 //! which writes `<dir>/{realistic,heavy}-{10k,100k}/` (1,000 documents each)
 //! and `<dir>/koncorde-<keyword>-10k/`.
 
+mod alerts;
 mod common;
 mod heavy;
 mod koncorde;
@@ -49,6 +53,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+pub use alerts::alerts;
 pub use heavy::heavy;
 pub use koncorde::{koncorde_scenario, KONCORDE_KEYWORDS, SCENARIO_DOCS};
 pub use realistic::realistic;
@@ -62,11 +67,12 @@ pub struct Workload {
     pub docs: Vec<Value>,
 }
 
-/// Names accepted by [`by_name`]: `realistic`, `heavy`, and `koncorde-<kw>`
+/// Names accepted by [`by_name`]: `realistic`, `heavy`, `alerts`, and `koncorde-<kw>`
 /// for each keyword of [`KONCORDE_KEYWORDS`].
 pub const WORKLOAD_NAMES: &[&str] = &[
     "realistic",
     "heavy",
+    "alerts",
     "koncorde-equals",
     "koncorde-exists",
     "koncorde-geoBoundingBox",
@@ -83,6 +89,7 @@ pub fn by_name(name: &str, n_filters: usize, n_docs: usize, seed: u64) -> Option
     match name {
         "realistic" => Some(realistic(n_filters, n_docs, seed)),
         "heavy" => Some(heavy(n_filters, n_docs, seed)),
+        "alerts" => Some(alerts(n_filters, n_docs, seed)),
         _ => koncorde_scenario(name.strip_prefix("koncorde-")?, n_filters, seed),
     }
 }

@@ -71,6 +71,7 @@ use serde_json::Value;
 
 use super::fields::{FieldId, FieldTable};
 use super::geo_index::GeoIndex;
+use super::gram_index::GramIndex;
 use super::range::RangeIndex;
 use super::scalar_map::{EqualsIndex, ScalarMap};
 use super::storage::{DenseMap, IdMap, ShardedTable, Slab};
@@ -238,7 +239,9 @@ struct FieldIndex {
     array_values: Option<Box<ScalarMap<LitId>>>,
     ranges: Option<Box<RangeIndex>>,
     geo: Option<Box<GeoIndex>>,
-    /// Anchors evaluated whenever the field is present (regexp, select).
+    /// Regexps filed under the grams their matches contain.
+    regexps: Option<Box<GramIndex>>,
+    /// Anchors evaluated whenever the field is present (`select`, regexps without grams).
     scan: Vec<LitId>,
 }
 
@@ -252,6 +255,7 @@ impl Kinds {
     const RANGES: u8 = 8;
     const GEO: u8 = 16;
     const SCAN: u8 = 32;
+    const REGEXPS: u8 = 64;
 }
 
 impl FieldIndex {
@@ -271,12 +275,16 @@ impl FieldIndex {
         if self.geo.as_ref().is_some_and(|g| g.is_empty()) {
             self.geo = None;
         }
+        if self.regexps.as_ref().is_some_and(|r| r.is_empty()) {
+            self.regexps = None;
+        }
         let bit = |present: bool, kind: u8| if present { kind } else { 0 };
         self.kinds = bit(!self.equals.is_empty(), Kinds::EQUALS)
             | bit(self.exists.is_some(), Kinds::EXISTS)
             | bit(self.array_values.is_some(), Kinds::ARRAY_VALUES)
             | bit(self.ranges.is_some(), Kinds::RANGES)
             | bit(self.geo.is_some(), Kinds::GEO)
+            | bit(self.regexps.is_some(), Kinds::REGEXPS)
             | bit(!self.scan.is_empty(), Kinds::SCAN);
     }
 }
@@ -709,12 +717,15 @@ impl Index {
             path,
             pending,
             owners,
+            gram_hits,
+            gram_seen,
             ..
         } = scratch;
         let mut values: Vec<&Value> = recycle(std::mem::take(present));
         touched.clear();
         pending.clear();
         owners.clear();
+        gram_hits.clear();
         self.fields.walk(doc, path, &mut |field, value| {
             let f = field as usize;
             if field_gen[f] == gen {
@@ -742,6 +753,8 @@ impl Index {
             lit_cache,
             pending,
             owners,
+            gram_hits,
+            gram_seen,
             out,
         };
         ctx.probe_node(&self.root);
@@ -782,6 +795,10 @@ impl Tables<'_> {
             // ranges, and an equality on a diverse field is preferred.
             Condition::Geo { .. } => (f64::from(entry.geo_area) * 50.0).clamp(0.05, 0.8),
             Condition::Select { .. } => 1.2,
+            // Filed under its grams, a regexp is a candidate only for strings containing one
+            // (a typical gram is in a few percent of texts); otherwise it runs on every
+            // document that has the field.
+            Condition::Regexp { pattern, .. } if pattern.grams().is_some() => 0.2,
             Condition::Regexp { .. } => 1.5,
             Condition::Match { .. } => return None,
         })
@@ -921,6 +938,10 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
         }
         Condition::Range { range, .. } => index.ranges.get_or_insert_default().insert(*range, lit),
         Condition::Geo { shape, .. } => index.geo.get_or_insert_default().insert(shape, lit),
+        Condition::Regexp { pattern, .. } if !entry.negated && pattern.grams().is_some() => {
+            let grams = pattern.grams().unwrap_or_default();
+            index.regexps.get_or_insert_default().insert(grams, lit)
+        }
         Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
             index.scan.push(lit)
         }
@@ -957,6 +978,11 @@ fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
                 geo.remove(shape, lit);
             }
         }
+        Condition::Regexp { pattern, .. } if !entry.negated && pattern.grams().is_some() => {
+            if let Some(regexps) = index.regexps.as_mut() {
+                regexps.remove(pattern.grams().unwrap_or_default(), lit);
+            }
+        }
         Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
             index.scan.retain(|&l| l != lit)
         }
@@ -984,6 +1010,10 @@ struct Ctx<'a, 'd> {
     pending: &'a mut Vec<SubId>,
     /// Slots of the matched filters, their ids output last.
     owners: &'a mut Vec<Slot>,
+    /// Regexp anchors found by gram, per probe: a stack, since firing an anchor can probe a
+    /// nested node, which pushes its own above and pops them before returning.
+    gram_hits: &'a mut Vec<LitId>,
+    gram_seen: &'a mut GramStamps,
     out: &'a mut Vec<FilterId>,
 }
 
@@ -1064,6 +1094,28 @@ impl<'a, 'd> Ctx<'a, 'd> {
                     });
                 }
             }
+        }
+        if let (Some(regexps), Value::String(text)) = (&index.regexps, value) {
+            // Each candidate once, however often its grams occur: stamped with this probe's
+            // serial number as it is collected.
+            let serial = self.gram_seen.next_serial();
+            let start = self.gram_hits.len();
+            let (seen, hits) = (&mut self.gram_seen.stamps, &mut *self.gram_hits);
+            regexps.for_each_candidate(text, |lit| {
+                if let Some(stamp) = seen.get_mut(lit as usize) {
+                    if *stamp != serial {
+                        *stamp = serial;
+                        hits.push(lit);
+                    }
+                }
+            });
+            for i in start..self.gram_hits.len() {
+                let lit = self.gram_hits[i];
+                if self.holds(lit) {
+                    self.fire(node, lit);
+                }
+            }
+            self.gram_hits.truncate(start);
         }
         if kinds & Kinds::SCAN != 0 {
             for &lit in &index.scan {
@@ -1224,6 +1276,29 @@ struct Scratch {
     path: String,
     pending: Vec<SubId>,
     owners: Vec<Slot>,
+    gram_hits: Vec<LitId>,
+    gram_seen: GramStamps,
+}
+
+/// Per literal, the serial number of the last gram-index probe that collected it. Unlike the
+/// per-document generation, the serial changes at every probe: a document probes a field's
+/// gram index once per node of the tree that indexes regexps on that field.
+struct GramStamps {
+    serial: u32,
+    stamps: Vec<u32>,
+}
+
+impl GramStamps {
+    #[inline]
+    fn next_serial(&mut self) -> u32 {
+        self.serial = self.serial.wrapping_add(1);
+        if self.serial == 0 {
+            // Once every 2^32 probes: old stamps could collide.
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.serial = 1;
+        }
+        self.serial
+    }
 }
 
 impl Scratch {
@@ -1240,6 +1315,11 @@ impl Scratch {
             path: String::new(),
             pending: Vec::new(),
             owners: Vec::new(),
+            gram_hits: Vec::new(),
+            gram_seen: GramStamps {
+                serial: 0,
+                stamps: Vec::new(),
+            },
         }
     }
 
@@ -1273,6 +1353,7 @@ impl Scratch {
         fit(&mut self.field_gen, fields);
         fit(&mut self.field_pos, fields);
         fit(&mut self.filter_gen, filters);
+        fit(&mut self.gram_seen.stamps, lits);
         if self.lit_cache.len() < lits {
             self.lit_cache.resize_with(lits, || Cell::new(0));
         } else if self.lit_cache.len() > 4 * lits.max(1024) {

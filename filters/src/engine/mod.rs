@@ -21,13 +21,15 @@
 //!
 //! * `index.rs`: one collection's index, the anchor tree and matching;
 //! * `fields.rs`: field paths and the document walk; `scalar_map.rs`, `range.rs`,
-//!   `geo_index.rs`: the per-field indexes of `equals`/`exists`, ranges and geo shapes;
+//!   `geo_index.rs`, `gram_index.rs`: the per-field indexes of `equals`/`exists`, ranges,
+//!   geo shapes and regexps;
 //! * `storage.rs`: slabs, dense maps and hash tables whose every call does bounded work;
 //! * `read_mostly.rs`: the lock; `allocator.rs`: the allocator's configuration.
 
 mod allocator;
 mod fields;
 mod geo_index;
+mod gram_index;
 mod index;
 mod range;
 mod read_mostly;
