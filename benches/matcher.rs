@@ -27,6 +27,8 @@
 //!   average at 10,000, 40 at 100,000, 360 at 1,000,000).
 //! * `heavy/<n>` for n = 10,000 and 100,000: `heavy(n, 1000, 1)`, the oracle-corpus style worst
 //!   case (documents match a few percent of the filters).
+//! * `alerts/<n>` for n = 10,000 and 100,000: `alerts(n, 1000, 1)`, keyword and pattern alerts
+//!   over log lines, every filter a `regexp` (the gram index and the compact DFAs).
 //!
 //! # Registration groups: one `iter` is a whole workload
 //!
@@ -75,7 +77,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion, SamplingMode, Throughput};
-use herald::workload::{heavy, koncorde_scenario, realistic, Workload, KONCORDE_KEYWORDS};
+use herald::workload::{alerts, heavy, koncorde_scenario, realistic, Workload, KONCORDE_KEYWORDS};
 use herald_filters::engine::{Collection, CollectionName, Engine};
 use herald_filters::{normalize, FilterId, Normalized, Options};
 use serde_json::Value;
@@ -241,6 +243,16 @@ fn heavy_matching(c: &mut Criterion) {
         &[10_000, 100_000],
         heavy,
         Duration::from_secs(10),
+    );
+}
+
+fn alerts_matching(c: &mut Criterion) {
+    matching_group(
+        c,
+        "alerts",
+        &[10_000, 100_000],
+        alerts,
+        Duration::from_secs(5),
     );
 }
 
@@ -474,6 +486,7 @@ criterion_group!(
     koncorde_scenarios,
     realistic_matching,
     heavy_matching,
+    alerts_matching,
     registration,
     concurrent,
 );

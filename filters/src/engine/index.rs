@@ -725,7 +725,6 @@ impl Index {
         touched.clear();
         pending.clear();
         owners.clear();
-        gram_hits.clear();
         self.fields.walk(doc, path, &mut |field, value| {
             let f = field as usize;
             if field_gen[f] == gen {
