@@ -794,9 +794,8 @@ impl Tables<'_> {
             // ranges, and an equality on a diverse field is preferred.
             Condition::Geo { .. } => (f64::from(entry.geo_area) * 50.0).clamp(0.05, 0.8),
             Condition::Select { .. } => 1.2,
-            // Filed under its grams, a regexp is a candidate only for strings containing one
-            // (a typical gram is in a few percent of texts); otherwise it runs on every
-            // document that has the field.
+            // Filed under its grams, a regexp is a candidate only for strings containing one;
+            // otherwise it runs on every document that has the field.
             Condition::Regexp { pattern, .. } if pattern.grams().is_some() => 0.2,
             Condition::Regexp { .. } => 1.5,
             Condition::Match { .. } => return None,
