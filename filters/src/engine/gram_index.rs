@@ -18,26 +18,20 @@ pub(crate) struct GramIndex {
     /// Anchors by gram. A table whose every insertion does bounded work (writes never stall
     /// matching); a gram shared by many patterns holds them all in one list.
     table: ShardedTable<(u64, SmallVec<[LitId; 2]>)>,
-    /// Grams of each length, and the lengths present (bit `n`: grams of `n` bytes): a string
-    /// is looked up once per window per length present.
+    /// Grams of each length: a string is looked up once per window per length present.
     per_length: [u32; MAX_GRAM + 1],
-    lengths: u8,
-}
-
-fn hash(gram: u64) -> u64 {
-    int_hash(gram)
 }
 
 impl GramIndex {
     pub fn insert(&mut self, grams: &[u64], lit: LitId) {
         for &gram in grams {
-            match self.table.find_mut(hash(gram), |(g, _)| *g == gram) {
+            match self.table.find_mut(int_hash(gram), |(g, _)| *g == gram) {
                 Some((_, lits)) => lits.push(lit),
                 None => {
                     self.table.insert_unique(
-                        hash(gram),
+                        int_hash(gram),
                         (gram, SmallVec::from_slice(&[lit])),
-                        |(g, _)| hash(*g),
+                        |(g, _)| int_hash(*g),
                     );
                     self.count_length(gram, 1);
                 }
@@ -47,28 +41,22 @@ impl GramIndex {
 
     pub fn remove(&mut self, grams: &[u64], lit: LitId) {
         for &gram in grams {
-            let Some((_, lits)) = self.table.find_mut(hash(gram), |(g, _)| *g == gram) else {
+            let Some((_, lits)) = self.table.find_mut(int_hash(gram), |(g, _)| *g == gram) else {
                 continue;
             };
             if let Some(at) = lits.iter().position(|&l| l == lit) {
                 lits.swap_remove(at);
             }
             if lits.is_empty() {
-                self.table.remove(hash(gram), |(g, _)| *g == gram);
+                self.table.remove(int_hash(gram), |(g, _)| *g == gram);
                 self.count_length(gram, -1);
             }
         }
     }
 
     fn count_length(&mut self, gram: u64, delta: i32) {
-        let len = gram_len(gram).min(MAX_GRAM);
-        let count = &mut self.per_length[len];
+        let count = &mut self.per_length[gram_len(gram).min(MAX_GRAM)];
         *count = count.saturating_add_signed(delta);
-        if *count == 0 {
-            self.lengths &= !(1 << len);
-        } else {
-            self.lengths |= 1 << len;
-        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,8 +66,12 @@ impl GramIndex {
     /// Calls `found` with every anchor filed under a gram of `text` (with repetitions).
     #[inline]
     pub fn for_each_candidate(&self, text: &str, mut found: impl FnMut(LitId)) {
-        for_each_gram(text, self.lengths, |gram| {
-            if let Some((_, lits)) = self.table.find(hash(gram), |(g, _)| *g == gram) {
+        // Bit `n` set: grams of `n` bytes are filed.
+        let lengths = (0..=MAX_GRAM)
+            .filter(|&len| self.per_length[len] > 0)
+            .fold(0u8, |mask, len| mask | 1 << len);
+        for_each_gram(text, lengths, |gram| {
+            if let Some((_, lits)) = self.table.find(int_hash(gram), |(g, _)| *g == gram) {
                 lits.iter().for_each(|&lit| found(lit));
             }
         });

@@ -106,6 +106,17 @@ struct LitEntry {
     geo_area: f32,
 }
 
+impl LitEntry {
+    /// The grams a positive regexp anchor is filed under in a field's gram index; `None` for
+    /// anything else (other keywords, negations, patterns without grams: scanned).
+    fn indexed_grams(&self) -> Option<&[u64]> {
+        match self.condition.as_ref() {
+            Condition::Regexp { pattern, .. } if !self.negated => pattern.grams(),
+            _ => None,
+        }
+    }
+}
+
 struct SubEntry {
     literals: SmallVec<[LitId; 2]>,
     owners: SmallVec<[Slot; 1]>,
@@ -796,7 +807,7 @@ impl Tables<'_> {
             Condition::Select { .. } => 1.2,
             // Filed under its grams, a regexp is a candidate only for strings containing one;
             // otherwise it runs on every document that has the field.
-            Condition::Regexp { pattern, .. } if pattern.grams().is_some() => 0.2,
+            Condition::Regexp { .. } if entry.indexed_grams().is_some() => 0.2,
             Condition::Regexp { .. } => 1.5,
             Condition::Match { .. } => return None,
         })
@@ -924,23 +935,23 @@ fn index_literal(node: &mut Node, lit: LitId, lits: &Slab<LitEntry>) {
     let Some(index) = node.field_index(entry.field) else {
         return;
     };
-    match entry.condition.as_ref() {
-        Condition::Equals { value, .. } => {
+    // Positive regexps with grams go to the gram index (first arm), other regexps are scanned.
+    match (entry.condition.as_ref(), entry.indexed_grams()) {
+        (_, Some(grams)) => index.regexps.get_or_insert_default().insert(grams, lit),
+        (Condition::Equals { value, .. }, _) => {
             index.equals.insert(value, lit, |l| equals_value(lits, l));
         }
-        Condition::Exists { value: None, .. } => index.exists = Some(lit),
-        Condition::Exists { value: Some(v), .. } => {
+        (Condition::Exists { value: None, .. }, _) => index.exists = Some(lit),
+        (Condition::Exists { value: Some(v), .. }, _) => {
             if let Some(s) = crate::scalar::Scalar::from_json(v) {
                 index.array_values.get_or_insert_default().insert(&s, lit);
             }
         }
-        Condition::Range { range, .. } => index.ranges.get_or_insert_default().insert(*range, lit),
-        Condition::Geo { shape, .. } => index.geo.get_or_insert_default().insert(shape, lit),
-        Condition::Regexp { pattern, .. } if !entry.negated && pattern.grams().is_some() => {
-            let grams = pattern.grams().unwrap_or_default();
-            index.regexps.get_or_insert_default().insert(grams, lit)
+        (Condition::Range { range, .. }, _) => {
+            index.ranges.get_or_insert_default().insert(*range, lit)
         }
-        Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
+        (Condition::Geo { shape, .. }, _) => index.geo.get_or_insert_default().insert(shape, lit),
+        (Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. }, _) => {
             index.scan.push(lit)
         }
     }
@@ -954,34 +965,35 @@ fn unindex_literal(node: &mut Node, lit: LitId, tables: &mut Tables<'_>) {
     let Some(index) = node.fields.get_mut(entry.field).map(|index| &mut **index) else {
         return;
     };
-    match entry.condition.as_ref() {
-        Condition::Equals { value, .. } => {
+    // Positive regexps with grams go to the gram index (first arm), other regexps are scanned.
+    match (entry.condition.as_ref(), entry.indexed_grams()) {
+        (_, Some(grams)) => {
+            if let Some(regexps) = index.regexps.as_mut() {
+                regexps.remove(grams, lit);
+            }
+        }
+        (Condition::Equals { value, .. }, _) => {
             index.equals.remove(value, lit);
         }
-        Condition::Exists { value: None, .. } => index.exists = None,
-        Condition::Exists { value: Some(v), .. } => {
+        (Condition::Exists { value: None, .. }, _) => index.exists = None,
+        (Condition::Exists { value: Some(v), .. }, _) => {
             if let Some(s) = crate::scalar::Scalar::from_json(v) {
                 if let Some(values) = index.array_values.as_mut() {
                     values.remove(&s);
                 }
             }
         }
-        Condition::Range { range, .. } => {
+        (Condition::Range { range, .. }, _) => {
             if let Some(ranges) = index.ranges.as_mut() {
                 ranges.remove(range, lit);
             }
         }
-        Condition::Geo { shape, .. } => {
+        (Condition::Geo { shape, .. }, _) => {
             if let Some(geo) = index.geo.as_mut() {
                 geo.remove(shape, lit);
             }
         }
-        Condition::Regexp { pattern, .. } if !entry.negated && pattern.grams().is_some() => {
-            if let Some(regexps) = index.regexps.as_mut() {
-                regexps.remove(pattern.grams().unwrap_or_default(), lit);
-            }
-        }
-        Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. } => {
+        (Condition::Regexp { .. } | Condition::Select { .. } | Condition::Match { .. }, _) => {
             index.scan.retain(|&l| l != lit)
         }
     }
