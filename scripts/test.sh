@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every test (unit, property, oracle, CLI).
-# Works on a fresh machine with the Rust toolchain; `shared/` (oracle corpora) must sit beside
-# the checkout, as it does in CI, or be named by HERALD_SHARED.
+# Works on a fresh clone with the Rust toolchain and Node.js: everything the tests read is in
+# the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -30,9 +30,8 @@ enum Command {
         /// File of filters, one JSON value per line ("-" for standard input).
         #[arg(long)]
         filters: PathBuf,
-        /// Maximum number of conditions of a canonical form.
-        #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
-        max_conditions: usize,
+        #[command(flatten)]
+        limits: cli::FilterLimits,
     },
     /// Register every filter of a file, then print, for each document, the line numbers of the
     /// filters it matches.
@@ -43,9 +42,8 @@ enum Command {
         /// File of documents, one JSON object per line ("-" for standard input).
         #[arg(long)]
         docs: PathBuf,
-        /// Maximum number of conditions of a canonical form.
-        #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
-        max_conditions: usize,
+        #[command(flatten)]
+        limits: cli::FilterLimits,
     },
     /// Write a benchmark workload as filters.jsonl and docs.jsonl.
     GenWorkload {
@@ -76,9 +74,8 @@ enum Command {
         /// How long to match.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
-        /// Maximum number of conditions of a canonical form.
-        #[arg(long, default_value_t = herald_filters::Options::default().max_conditions)]
-        max_conditions: usize,
+        #[command(flatten)]
+        limits: cli::FilterLimits,
     },
 }
 
@@ -88,15 +85,12 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::Serve(args) => cli::serve::run(args),
-        Command::Normalize {
-            filters,
-            max_conditions,
-        } => cli::normalize::run(&filters, &options(max_conditions)),
+        Command::Normalize { filters, limits } => cli::normalize::run(&filters, &limits.options()),
         Command::Match {
             filters,
             docs,
-            max_conditions,
-        } => cli::matching::run(&filters, &docs, &options(max_conditions)),
+            limits,
+        } => cli::matching::run(&filters, &docs, &limits.options()),
         Command::GenWorkload {
             name,
             filters,
@@ -108,8 +102,8 @@ fn main() -> ExitCode {
             filters,
             docs,
             seconds,
-            max_conditions,
-        } => cli::bench_match::run(&filters, &docs, seconds, &options(max_conditions)),
+            limits,
+        } => cli::bench_match::run(&filters, &docs, seconds, &limits.options()),
     };
     match result {
         Ok(code) => code,
@@ -117,12 +111,5 @@ fn main() -> ExitCode {
             eprintln!("herald: {err}");
             ExitCode::from(2)
         }
-    }
-}
-
-fn options(max_conditions: usize) -> herald_filters::Options {
-    herald_filters::Options {
-        max_conditions,
-        ..herald_filters::Options::default()
     }
 }

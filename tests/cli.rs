@@ -7,21 +7,11 @@ fn herald() -> Command {
     Command::new(env!("CARGO_BIN_EXE_herald"))
 }
 
-/// `shared/` beside the checkout, or HERALD_SHARED.
-fn shared_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("HERALD_SHARED") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|p| p.join("oracle").is_dir())
-        .expect("shared/oracle not found beside the checkout (set HERALD_SHARED)")
-}
-
+/// The oracle corpora of the filters crate (`filters/tests/data/oracle/`).
 fn corpora() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(shared_dir().join("oracle"))
-        .expect("read shared/oracle")
+    let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("filters/tests/data/oracle");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(oracle)
+        .expect("read filters/tests/data/oracle")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("filters.jsonl").is_file())
         .collect();

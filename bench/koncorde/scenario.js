@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 
-// Koncorde's own benchmark scenario (spec 12.1 of shared/spec/filter-dsl.md),
+// Koncorde's own benchmark scenario (spec 12.1 of docs/spec/filter-dsl.md),
 // one keyword or all of them, through the same loop as bench-match.js.
 //
 //   node scenario.js [--keyword K] [--seconds S] [--dir DIR] [--one-doc]

@@ -242,7 +242,8 @@ impl Condition {
 pub struct Literal {
     condition: Arc<Condition>,
     negated: bool,
-    key: Box<str>,
+    /// Shared: expanding a filter copies each literal into many subfilters.
+    key: Arc<str>,
     /// 128 bits of SHA-256 of `key`, the literal's identity in an index. Computed here, while
     /// a filter is normalized, so that registering it (under the index's write lock) does not.
     digest: u128,

@@ -96,10 +96,9 @@ pub fn holds(condition: &Condition, negated: bool, value: Option<&Value>) -> boo
             _ => negated,
         },
         Condition::Match { .. } => false,
-        Condition::Select { index, query, .. } => {
-            // `not select` is refused at standardization.
-            !negated && select_holds(value, *index, query)
-        }
+        // `not select` is the exact complement (Herald decision 12): true when the field is
+        // missing, not an array, the index out of bounds or the element not matching.
+        Condition::Select { index, query, .. } => select_holds(value, *index, query) != negated,
     }
 }
 

@@ -16,7 +16,7 @@
 //!   Boost-compatible geodesy, RE2-compatible regexps, JavaScript string conversions, and JSON
 //!   scalars with strict equality.
 //!
-//! The specification is `shared/spec/filter-dsl.md`; where it describes a Koncorde defect, this
+//! The specification is `docs/spec/filter-dsl.md`; where it describes a Koncorde defect, this
 //! crate implements the intended semantics of its section 15.
 
 pub mod condition;
@@ -37,21 +37,39 @@ pub use transform::{
     normalize, standardize, Canonical, FilterId, Normalized, Standardized, KEYWORDS,
 };
 
-/// Limits applied to every filter.
+/// Limits applied to every filter (spec section 15, decision 10).
+///
+/// Two different things are bounded, because they grow differently:
+///
+/// * `max_conditions` counts what Kuzzle counts: the conditions of the *written* filter, each
+///   value of `in`/`ids` counting one. Its default is Kuzzle's, so every filter a default
+///   Kuzzle accepts is accepted.
+/// * `max_subfilters` bounds the *canonical form*, which can be exponential in the condition
+///   count (an `and` of k two-term `or`s has 2^k subfilters). It is checked before and during
+///   expansion, so refusing a filter costs no more than the bound, whatever its size.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Maximum number of conditions in a filter's canonical form (every literal of every
-    /// subfilter, counted before deduplication), checked before the form is expanded. Each leaf
-    /// of the written filter (each value of `in`/`ids`) also counts towards it as it is read.
+    /// Maximum number of conditions of the written filter (each `in`/`ids` value is one).
     pub max_conditions: usize,
+    /// Maximum number of subfilters of the canonical form.
+    pub max_subfilters: usize,
     /// Maximum nesting of operators (and of `match` arguments).
     pub max_depth: usize,
+}
+
+impl Options {
+    /// Kuzzle's `limits.subscriptionConditionsCount`.
+    pub const DEFAULT_MAX_CONDITIONS: usize = 100;
+    /// Large enough for any hand-written filter (the spec asks for at least 4,096); a form of
+    /// this size holds at most `max_conditions` literals per subfilter.
+    pub const DEFAULT_MAX_SUBFILTERS: usize = 4096;
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
-            max_conditions: 100,
+            max_conditions: Options::DEFAULT_MAX_CONDITIONS,
+            max_subfilters: Options::DEFAULT_MAX_SUBFILTERS,
             max_depth: 128,
         }
     }

@@ -62,6 +62,9 @@ fn term() -> impl Strategy<Value = Value> {
         scalar().prop_map(|v| json!({"match": {"tags": [v]}})),
         (-2i64..2, scalar()).prop_map(|(i, v)| json!({"select": {"field": "tags", "index": i, "query": {"equals": {"value": v}}}})),
         Just(json!({"ids": {"values": ["d1", "d2"]}})),
+        // Under a `not` (drawn by `filter`), these are negated `select`/`nothing` (decision 12).
+        (-3i64..3).prop_map(|i| json!({"select": {"field": "tags", "index": i, "query": {"exists": "value"}}})),
+        Just(json!({"nothing": 1})),
     ]
 }
 

@@ -1,5 +1,5 @@
 //! The geo part of the differential oracle (spec section 13): every filter of
-//! `shared/oracle/seed1/filters.jsonl` that is a single geo term, or the
+//! `tests/data/oracle/seed1/filters.jsonl` that is a single geo term, or the
 //! negation of one, is evaluated here with `herald_filters::geo` alone on
 //! every document, and the matching documents must be exactly those that
 //! `expected-intended.jsonl` lists for that filter.
@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 mod support;
 
 fn corpus_dir() -> PathBuf {
-    support::shared_dir().join("oracle/seed1")
+    support::oracle_dir().join("seed1")
 }
 
 fn read_jsonl(name: &str) -> Vec<Value> {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use herald_filters::{normalize, FilterError, Options};
+use herald_filters::{normalize, standardize, FilterError, Options};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -125,16 +125,6 @@ fn errors_name_the_offending_path() {
             json!({"select": {"field": "a", "index": 0, "query": {"range": {"value": {}}}}}),
             "select.query.range.value",
             "must be a non-empty object",
-        ),
-        (
-            json!({"not": {"select": {"field": "a", "index": 0, "query": {"exists": "value"}}}}),
-            "not.select",
-            "cannot be negated",
-        ),
-        (
-            json!({"bool": {"must_not": [{"nothing": 1}]}}),
-            "bool.must_not[0].nothing",
-            "cannot be negated",
         ),
         (
             json!({"geoDistance": {"loc": [0, 0], "distance": 5}}),
@@ -318,35 +308,154 @@ fn or_pairs(k: usize) -> Value {
     json!({"and": groups})
 }
 
+/// An `and` of an `equals` and a `bool` with a 2-way `should` and a `must_not` of two 3-term
+/// `and`s: 9 written conditions, 2 x 3 x 3 = 18 subfilters of 4 literals in canonical form.
+/// `copies` of it side by side under an `or`.
+fn kuzzle_shaped(copies: usize) -> Value {
+    let one = |c: usize| {
+        json!({"and": [
+            {"equals": {format!("s{c}"): "x"}},
+            {"bool": {
+                "should": [{"equals": {format!("a{c}"): 1}}, {"equals": {format!("b{c}"): 2}}],
+                "must_not": [
+                    {"and": [{"exists": format!("c{c}")}, {"range": {format!("d{c}"): {"gt": 1}}}, {"equals": {format!("e{c}"): true}}]},
+                    {"and": [{"exists": format!("f{c}")}, {"regexp": {format!("g{c}"): "^x"}}, {"equals": {format!("h{c}"): "y"}}]}
+                ]
+            }}
+        ]})
+    };
+    json!({"or": (0..copies).map(one).collect::<Vec<_>>()})
+}
+
 #[test]
-fn limit_is_checked_before_expansion() {
-    // and of 40 or-pairs: 80 leaves, 2^40 subfilters. Refused at once.
+fn condition_limit_counts_the_written_filter() {
+    // 8 copies: 72 written conditions, 144 subfilters of 4 literals (576 literals): Kuzzle
+    // accepts it, so must Herald.
+    let n = normalize(&kuzzle_shaped(8), &Options::default()).unwrap();
+    assert_eq!(n.canonical.subfilters().len(), 8 * 18);
+    assert_eq!(n.canonical.condition_count(), 8 * 18 * 4);
+    // 12 copies: 108 written conditions > 100, refused naming the count and the maximum.
+    let e = error(kuzzle_shaped(12));
+    assert!(
+        e.message
+            .contains("maximum number of conditions (conditions: 108, max: 100)"),
+        "{e}"
+    );
+    // `in`/`ids` values count one each, operators none; the whole filter's count is given
+    // even though reading stopped at the 101st.
+    let values: Vec<String> = (0..150).map(|i| i.to_string()).collect();
+    let e = error(json!({"and": [{"in": {"a": values}}, {"ids": {"values": ["x", "y"]}}]}));
+    assert!(e.message.contains("(conditions: 152, max: 100)"), "{e}");
+    let values: Vec<String> = (0..99).map(|i| i.to_string()).collect();
+    assert!(normalize(
+        &json!({"or": [{"in": {"a": values}}, {"nothing": 1}]}),
+        &Options::default()
+    )
+    .is_ok());
+    // A million `in` values: refused while reading, at once.
+    let huge: Vec<String> = (0..1_000_000).map(|i| i.to_string()).collect();
     let start = Instant::now();
-    let e = error(or_pairs(40));
-    assert!(e.message.contains("Filter too complex"), "{e}");
-    assert!(start.elapsed() < Duration::from_secs(1));
-    // and of 4 or-pairs: 16 subfilters of 4 = 64 conditions: accepted.
-    let n = normalize(&or_pairs(4), &Options::default()).unwrap();
-    assert_eq!(n.canonical.subfilters().len(), 16);
-    // and of 5 or-pairs: 32 x 5 = 160 > 100.
-    assert!(error(or_pairs(5)).message.contains("Filter too complex"));
+    let e = error(json!({"in": {"a": huge}}));
+    assert!(e.message.contains("(conditions: 1000000, max: 100)"), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(2));
     // The limit is configurable.
     let options = Options {
         max_conditions: 200,
         ..Options::default()
     };
-    assert!(normalize(&or_pairs(5), &options).is_ok());
-    // 101 `in` values: refused while reading.
+    assert!(normalize(&kuzzle_shaped(12), &options).is_ok());
+}
+
+#[test]
+fn select_queries_are_counted_on_their_own() {
+    // Koncorde normalizes a `select` query as a filter of its own: it counts one in its
+    // parent, and its own conditions against the same limit.
+    let values: Vec<String> = (0..90).map(|i| i.to_string()).collect();
+    let select = json!({"select": {"field": "t", "index": 0, "query": {"in": {"value": values}}}});
+    assert!(normalize(
+        &json!({"and": [select.clone(), select.clone()]}),
+        &Options::default()
+    )
+    .is_ok());
     let values: Vec<String> = (0..101).map(|i| i.to_string()).collect();
-    assert!(error(json!({"in": {"a": values}}))
-        .message
-        .contains("Filter too complex"));
-    let huge: Vec<String> = (0..1_000_000).map(|i| i.to_string()).collect();
+    let e =
+        error(json!({"select": {"field": "t", "index": 0, "query": {"in": {"value": values}}}}));
+    assert!(e.message.contains("(conditions: 101, max: 100)"), "{e}");
+}
+
+#[test]
+fn expansion_bound_is_checked_before_expanding() {
+    // An `and` of 50 two-way `or`s: 100 written conditions (within the limit), 2^50
+    // subfilters. Refused at once, naming the expansion bound.
     let start = Instant::now();
-    assert!(error(json!({"in": {"a": huge}}))
-        .message
-        .contains("Filter too complex"));
-    assert!(start.elapsed() < Duration::from_secs(2));
+    let e = error(or_pairs(50));
+    assert!(
+        e.message.contains("canonical form would hold at least")
+            && e.message.contains("(max: 4096 subfilters)"),
+        "{e}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    // 2^12 = 4,096 subfilters: the largest the default accepts.
+    let n = normalize(&or_pairs(12), &Options::default()).unwrap();
+    assert_eq!(n.canonical.subfilters().len(), 4096);
+    let e = error(or_pairs(13));
+    assert!(
+        e.message
+            .contains("at least 8192 subfilters (max: 4096 subfilters)"),
+        "{e}"
+    );
+    // The bound applies to the reduced form: repeated operands do not count twice.
+    let repeated = json!({"and": (0..40).map(|_| or_pairs(1)).collect::<Vec<_>>()});
+    assert_eq!(
+        normalize(&repeated, &Options::default())
+            .unwrap()
+            .canonical
+            .subfilters()
+            .len(),
+        2
+    );
+    // Configurable.
+    let options = Options {
+        max_subfilters: 16,
+        ..Options::default()
+    };
+    assert!(normalize(&or_pairs(4), &options).is_ok());
+    let e = normalize(&or_pairs(5), &options).unwrap_err();
+    assert!(e.message.contains("(max: 16 subfilters)"), "{e}");
+}
+
+#[test]
+fn negated_select_and_nothing_are_supported() {
+    let select =
+        json!({"select": {"field": "tags", "index": -1, "query": {"equals": {"value": "urgent"}}}});
+    for filter in [
+        json!({"not": select.clone()}),
+        json!({"bool": {"must_not": [select.clone()]}}),
+        json!({"bool": {"should_not": [select.clone(), {"exists": "x"}]}}),
+    ] {
+        let s = standardize(&filter, &Options::default()).unwrap();
+        let yes = |doc: Value| herald_filters::eval::eval(&s, &doc);
+        assert!(!yes(json!({"tags": ["a", "urgent"], "x": 1})), "{filter}");
+        assert!(yes(json!({"tags": ["urgent", "a"], "x": 1})), "{filter}");
+        assert!(yes(json!({"tags": [], "x": 1})), "out of bounds: {filter}");
+        assert!(
+            yes(json!({"tags": "urgent", "x": 1})),
+            "not an array: {filter}"
+        );
+        assert!(yes(json!({"x": 1})), "missing: {filter}");
+    }
+    let everything = standardize(&json!({"not": {"nothing": 1}}), &Options::default()).unwrap();
+    assert!(herald_filters::eval::eval(&everything, &json!({})));
+    let n = normalize(
+        &json!({"bool": {"must_not": [{"nothing": 1}]}}),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(n.canonical.is_everything());
 }
 
 #[test]
@@ -470,11 +579,19 @@ proptest! {
         let nested = json!({"and": [filter.clone(), {"not": filter}]});
         let _ = normalize(&nested, &Options::default());
     }
+}
 
-    #[test]
-    fn oversized_forms_are_refused_quickly(k in 6usize..60) {
+#[test]
+fn oversized_forms_are_refused_quickly() {
+    for k in 13..=50 {
+        // 2k written conditions (within the condition limit), 2^k subfilters.
         let start = Instant::now();
-        prop_assert!(normalize(&or_pairs(k), &Options::default()).is_err());
-        prop_assert!(start.elapsed() < Duration::from_millis(500));
+        let e = normalize(&or_pairs(k), &Options::default()).unwrap_err();
+        assert!(e.message.contains("(max: 4096 subfilters)"), "{e}");
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{k}: {:?}",
+            start.elapsed()
+        );
     }
 }

@@ -1,24 +1,24 @@
-//! The filter language against the oracle corpora of `shared/oracle/` (computed with Koncorde
-//! 4.7 and the intended-semantics reference): matches, identity and rejections.
+//! The filter language against the oracle corpora of `tests/data/oracle/` (computed with
+//! Koncorde 4.7 and the intended-semantics reference): matches, identity and rejections.
 //!
-//! Every corpus directory under `shared/oracle/` is checked, so new corpora are picked up
-//! without code changes.
+//! Every corpus directory there is checked, so a new corpus is picked up by copying it in.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use herald_filters::document::Flat;
+use herald_filters::engine::{CollectionName, Engine};
 use herald_filters::eval::{eval_canonical, eval_nnf};
-use herald_filters::{normalize, Options};
+use herald_filters::{normalize, FilterId, Options};
 use serde_json::Value;
 
 mod support;
-use support::shared_dir;
+use support::oracle_dir;
 
 fn corpora() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(shared_dir().join("oracle"))
-        .expect("read shared/oracle")
+    let mut dirs: Vec<PathBuf> = fs::read_dir(oracle_dir())
+        .expect("read tests/data/oracle")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("filters.jsonl").is_file())
         .collect();
@@ -156,6 +156,10 @@ fn rejections_follow_intended() {
         let docs = jsonl(&dir.join("docs.jsonl"));
         assert_eq!(invalid.len(), intended.len());
         let flats: Vec<Flat<'_>> = docs.iter().map(Flat::new).collect();
+        // The accepted ones are also registered together in the matcher, which must agree.
+        let engine = Engine::new();
+        let collection = CollectionName::new("oracle", "invalid");
+        let mut accepted: Vec<(usize, FilterId, BTreeSet<usize>)> = Vec::new();
         for (i, (case, want)) in invalid.iter().zip(&intended).enumerate() {
             let result = normalize(&case["filter"], &options);
             match want["herald"].as_str() {
@@ -180,8 +184,24 @@ fn rejections_follow_intended() {
                         .map(|(d, _)| d)
                         .collect();
                     assert_eq!(got, indexes(&want["matches"]), "invalid line {i}");
+                    engine.register(&collection, n.id, &n.canonical);
+                    accepted.push((i, n.id, got));
                 }
                 other => panic!("unexpected herald verdict {other:?}"),
+            }
+        }
+        assert!(!accepted.is_empty());
+        let mut ids = Vec::new();
+        for (d, doc) in docs.iter().enumerate() {
+            ids.clear();
+            engine.test(&collection, doc, &mut ids);
+            for (i, id, matches) in &accepted {
+                assert_eq!(
+                    ids.contains(id),
+                    matches.contains(&d),
+                    "{}: invalid line {i}, doc {d}: the matcher disagrees with the evaluator",
+                    dir.display()
+                );
             }
         }
     }

@@ -19,3 +19,26 @@ pub fn open_lines(path: &Path) -> io::Result<Box<dyn BufRead>> {
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
 }
+
+/// The filter limits (spec 15, decision 10), shared by every subcommand that reads filters.
+#[derive(clap::Args, Clone, Debug)]
+pub struct FilterLimits {
+    /// Maximum number of conditions of a written filter (each `in`/`ids` value counts one),
+    /// as Kuzzle's `limits.subscriptionConditionsCount`.
+    #[arg(long, env = "HERALD_MAX_CONDITIONS", default_value_t = herald_filters::Options::DEFAULT_MAX_CONDITIONS)]
+    pub max_conditions: usize,
+    /// Maximum number of subfilters of a filter's canonical form (OR of ANDs), checked before
+    /// it is expanded.
+    #[arg(long, env = "HERALD_MAX_SUBFILTERS", default_value_t = herald_filters::Options::DEFAULT_MAX_SUBFILTERS)]
+    pub max_subfilters: usize,
+}
+
+impl FilterLimits {
+    pub fn options(&self) -> herald_filters::Options {
+        herald_filters::Options {
+            max_conditions: self.max_conditions,
+            max_subfilters: self.max_subfilters,
+            ..herald_filters::Options::default()
+        }
+    }
+}

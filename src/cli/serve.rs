@@ -36,6 +36,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = herald::server::Config::default().queue_bytes)]
     pub queue_bytes: usize,
     #[command(flatten)]
+    pub limits: super::FilterLimits,
+    #[command(flatten)]
     pub auth: AuthArgs,
 }
 
@@ -139,6 +141,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         store,
         hub: HubConfig {
             auth,
+            filters: args.limits.options(),
             ..HubConfig::default()
         },
         ..Config::default()

@@ -15,11 +15,15 @@
 //!
 //! The empty filter is one empty subfilter; a filter that can never match has no subfilter.
 //!
-//! **Size limit.** The DNF of an `and` of `or`s is a product and can be exponential in the
-//! filter's size. Before expanding, [`Size`] computes exactly how many subfilters and literals
-//! the expansion produces (before deduplication, with saturating arithmetic), and the filter is
-//! refused when the literal count exceeds `max_conditions`. Expansion therefore never allocates
-//! more than the limit allows, whatever the input.
+//! **Expansion bound** (spec 15, decision 10). The DNF of an `and` of `or`s is a product and
+//! can be exponential in the filter's size (an `and` of k two-term `or`s has 2^k subfilters),
+//! so the condition limit of the written filter does not bound it. Expansion is therefore
+//! bounded by [`Options::max_subfilters`]: each conjunction's product size is computed from
+//! its (already reduced) operands *before* it is built, and the filter is refused as soon as
+//! one would exceed the bound. Intermediate results are reduced (contradictions dropped,
+//! duplicates and absorbed subfilters removed) as they are built, so the bound applies to what
+//! the canonical form really holds, not to a naive expansion full of repetitions. Time and
+//! memory are thus bounded by the bound times the condition limit, whatever the input.
 
 use std::collections::HashMap;
 
@@ -102,118 +106,138 @@ impl Canonical {
     }
 }
 
-/// Exact size of a DNF expansion, before deduplication (saturating).
-#[derive(Clone, Copy, Debug)]
-struct Size {
-    subfilters: u64,
-    literals: u64,
-}
-
-impl Size {
-    fn of(nnf: &Nnf) -> Size {
-        match nnf {
-            Nnf::True => Size {
-                subfilters: 1,
-                literals: 0,
-            },
-            Nnf::False => Size {
-                subfilters: 0,
-                literals: 0,
-            },
-            Nnf::Literal(_) => Size {
-                subfilters: 1,
-                literals: 1,
-            },
-            Nnf::Or(children) => children.iter().map(Size::of).fold(
-                Size {
-                    subfilters: 0,
-                    literals: 0,
-                },
-                |a, b| Size {
-                    subfilters: a.subfilters.saturating_add(b.subfilters),
-                    literals: a.literals.saturating_add(b.literals),
-                },
-            ),
-            // Each subfilter of the product takes one subfilter from each side.
-            Nnf::And(children) => children.iter().map(Size::of).fold(
-                Size {
-                    subfilters: 1,
-                    literals: 0,
-                },
-                |a, b| Size {
-                    subfilters: a.subfilters.saturating_mul(b.subfilters),
-                    literals: a
-                        .literals
-                        .saturating_mul(b.subfilters)
-                        .saturating_add(b.literals.saturating_mul(a.subfilters)),
-                },
-            ),
-        }
-    }
-}
-
 pub(crate) fn canonicalize(nnf: &Nnf, options: &Options) -> Result<Canonical, FilterError> {
-    let size = Size::of(nnf);
-    let max = options.max_conditions as u64;
-    if size.literals > max || size.subfilters > max.max(1) {
-        return Err(FilterError::new(
+    let max = options.max_subfilters.max(1);
+    let subfilters = dnf(nnf, max).map_err(|at_least| {
+        FilterError::new(
             "",
             format!(
-                "Filter too complex: its canonical form would hold {} conditions in {} subfilters (max: {max} conditions)",
-                size.literals, size.subfilters
+                "Filter too complex: its canonical form would hold at least {at_least} subfilters (max: {max} subfilters)"
             ),
-        ));
-    }
-    let mut subfilters: Vec<Subfilter> = expand(nnf)
-        .into_iter()
-        .filter_map(|mut literals| {
-            literals.sort();
-            literals.dedup();
-            let sub = Subfilter { literals };
-            (!is_contradiction(&sub)).then_some(sub)
-        })
-        .collect();
-    subfilters.sort();
-    subfilters.dedup();
-    // Absorption: drop a subfilter when a smaller one is a subset of it. Subfilters are few
-    // (bounded by the limit), so the quadratic pass is cheap.
-    let mut kept: Vec<Subfilter> = Vec::with_capacity(subfilters.len());
-    let mut by_len: Vec<&Subfilter> = subfilters.iter().collect();
-    by_len.sort_by_key(|s| s.literals.len());
-    for sub in by_len {
-        if !kept.iter().any(|k| k.is_subset_of(sub)) {
-            kept.push(sub.clone());
-        }
-    }
-    kept.sort();
-    Ok(Canonical { subfilters: kept })
+        )
+    })?;
+    Ok(Canonical { subfilters })
 }
 
-/// The DNF of a tree, as lists of literals (unsorted, possibly with duplicates).
-fn expand(nnf: &Nnf) -> Vec<Vec<Literal>> {
-    match nnf {
-        Nnf::True => vec![Vec::new()],
+/// The reduced DNF of a tree (see [`reduce`]), or, when some step would exceed `max`
+/// subfilters, the size of that step.
+fn dnf(nnf: &Nnf, max: usize) -> Result<Vec<Subfilter>, u64> {
+    Ok(match nnf {
+        Nnf::True => vec![Subfilter {
+            literals: Vec::new(),
+        }],
         Nnf::False => Vec::new(),
-        Nnf::Literal(l) => vec![vec![l.clone()]],
-        Nnf::Or(children) => children.iter().flat_map(expand).collect(),
-        Nnf::And(children) => {
-            let mut acc = vec![Vec::new()];
+        Nnf::Literal(l) => vec![Subfilter {
+            literals: vec![l.clone()],
+        }],
+        Nnf::Or(children) => {
+            let mut out = Vec::new();
             for child in children {
-                let right = expand(child);
+                out.extend(dnf(child, max)?);
+                if out.len() > max {
+                    out = reduce(out);
+                    if out.len() > max {
+                        return Err(out.len() as u64);
+                    }
+                }
+            }
+            reduce(out)
+        }
+        Nnf::And(children) => {
+            let mut acc = vec![Subfilter {
+                literals: Vec::new(),
+            }];
+            for child in children {
+                let right = dnf(child, max)?;
+                let size = (acc.len() as u64).saturating_mul(right.len() as u64);
+                if size > max as u64 {
+                    return Err(size);
+                }
                 let mut next = Vec::with_capacity(acc.len() * right.len());
                 for left in &acc {
                     for r in &right {
-                        let mut conj = Vec::with_capacity(left.len() + r.len());
-                        conj.extend_from_slice(left);
-                        conj.extend_from_slice(r);
-                        next.push(conj);
+                        next.push(Subfilter {
+                            literals: merge(&left.literals, &r.literals),
+                        });
                     }
                 }
-                acc = next;
+                acc = reduce(next);
+                if acc.is_empty() {
+                    break; // a contradiction: the rest cannot revive it
+                }
             }
             acc
         }
+    })
+}
+
+/// The sorted union of two sorted, deduplicated literal lists.
+fn merge(a: &[Literal], b: &[Literal]) -> Vec<Literal> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i].clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j].clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i].clone());
+                i += 1;
+                j += 1;
+            }
+        }
     }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Drops contradictions, duplicates and absorbed subfilters (`a or (a and b)` is `a`), and
+/// sorts what is left. Subfilters come in with sorted, deduplicated literals.
+fn reduce(mut subfilters: Vec<Subfilter>) -> Vec<Subfilter> {
+    subfilters.retain(|s| !is_contradiction(s));
+    if subfilters.len() <= 1 {
+        return subfilters;
+    }
+    // Shorter first, so that a subfilter can only be absorbed by one already kept.
+    subfilters.sort_by(|a, b| {
+        a.literals
+            .len()
+            .cmp(&b.literals.len())
+            .then_with(|| a.cmp(b))
+    });
+    subfilters.dedup();
+    // A 64-bit signature (one bit per literal) rejects most subset tests with one AND; only
+    // strictly shorter subfilters can absorb (equal ones were deduplicated), so a form whose
+    // subfilters all have the same length (an `and` of `or`s) costs no test at all.
+    let mut kept: Vec<(u64, Subfilter)> = Vec::with_capacity(subfilters.len());
+    let mut shorter = 0; // kept[..shorter] are strictly shorter than the current subfilter
+    for sub in subfilters {
+        while shorter < kept.len() && kept[shorter].1.literals.len() < sub.literals.len() {
+            shorter += 1;
+        }
+        let signature = signature(&sub);
+        let absorbed = kept[..shorter]
+            .iter()
+            .any(|(sig, k)| sig & !signature == 0 && k.is_subset_of(&sub));
+        if !absorbed {
+            kept.push((signature, sub));
+        }
+    }
+    let mut out: Vec<Subfilter> = kept.into_iter().map(|(_, s)| s).collect();
+    out.sort();
+    out
+}
+
+fn signature(sub: &Subfilter) -> u64 {
+    sub.literals
+        .iter()
+        .fold(0, |sig, l| sig | 1 << (l.digest() as u64 % 64))
 }
 
 /// Whether a subfilter can never be satisfied, by one of the exact rules of the module doc.

@@ -55,7 +55,7 @@ pub struct Normalized {
 pub fn standardize(filter: &Value, options: &Options) -> Result<Standardized, FilterError> {
     let ast = parse::parse(filter, options)?;
     Ok(Standardized {
-        nnf: standardize::standardize(ast)?,
+        nnf: standardize::standardize(ast),
     })
 }
 

@@ -28,15 +28,10 @@ use crate::Options;
 pub(crate) enum Ast {
     /// The empty filter: matches every document.
     Everything,
-    /// `nothing`: matches no document. `path` says where, for the error if it gets negated.
-    Nothing {
-        path: Box<str>,
-    },
-    /// A condition. `path` is kept for conditions that cannot be negated (`select`).
-    Leaf {
-        condition: Arc<Condition>,
-        path: Box<str>,
-    },
+    /// `nothing`: matches no document.
+    Nothing,
+    /// A condition.
+    Leaf(Arc<Condition>),
     And(Vec<Ast>),
     Or(Vec<Ast>),
     Not(Box<Ast>),
@@ -70,13 +65,14 @@ type Result<T> = std::result::Result<T, FilterError>;
 pub(crate) fn parse(filter: &Value, options: &Options) -> Result<Ast> {
     let mut parser = Parser {
         options,
+        too_many: false,
         path: String::new(),
         depth: 0,
         leaves: 0,
     };
     match filter {
         Value::Object(map) if map.is_empty() => Ok(Ast::Everything),
-        Value::Object(_) => parser.filter(filter),
+        Value::Object(_) => parser.counted(filter, |p| p.filter(filter)),
         // Koncorde takes any value without own keys as the empty filter.
         Value::Null | Value::Bool(_) | Value::Number(_) => Ok(Ast::Everything),
         Value::String(s) if s.is_empty() => Ok(Ast::Everything),
@@ -88,8 +84,44 @@ pub(crate) fn parse(filter: &Value, options: &Options) -> Result<Ast> {
     }
 }
 
+/// The conditions of a written filter as Kuzzle counts them (spec 7.2 step 3): each term is
+/// one, each value of `in`/`ids` one, operators none; a `select` query counts apart. Only used
+/// for the message of a refused filter; the walk stops at `max_depth`.
+fn written_conditions(filter: &Value, max_depth: usize) -> usize {
+    let Value::Object(map) = filter else {
+        return 0;
+    };
+    if max_depth == 0 {
+        return 0;
+    }
+    let all = |items: &Value| -> usize {
+        items.as_array().map_or(0, |items| {
+            items
+                .iter()
+                .map(|item| written_conditions(item, max_depth - 1))
+                .fold(0, usize::saturating_add)
+        })
+    };
+    let values = |list: Option<&Value>| list.and_then(Value::as_array).map_or(1, Vec::len);
+    map.iter()
+        .map(|(keyword, arg)| match keyword.as_str() {
+            "and" | "or" => all(arg),
+            "not" => written_conditions(arg, max_depth - 1),
+            "bool" => arg.as_object().map_or(0, |clauses| {
+                clauses.values().map(all).fold(0, usize::saturating_add)
+            }),
+            "in" => values(arg.as_object().and_then(|m| m.values().next())),
+            "ids" => values(arg.get("values")),
+            _ => 1,
+        })
+        .fold(0, usize::saturating_add)
+}
+
 struct Parser<'o> {
     options: &'o Options,
+    /// Set when the condition limit was exceeded: the caller that holds the JSON of the
+    /// counted filter rewrites the error with the filter's whole count.
+    too_many: bool,
     /// Path of the part being checked; pushed and truncated as the walk goes.
     path: String,
     depth: usize,
@@ -118,19 +150,42 @@ impl Parser<'_> {
         self.at(&format!("[{i}]"), f)
     }
 
+    /// Counts conditions as they are read, so that a huge `in` list is refused before it is
+    /// turned into conditions; the message gives the whole filter's count (Kuzzle's wording).
     fn count_leaves(&mut self, n: usize) -> Result<()> {
         self.leaves = self.leaves.saturating_add(n);
-        let max = self.options.max_conditions;
-        if self.leaves > max {
-            return Err(FilterError::new(
-                "",
-                format!(
-                    "Filter too complex: exceeds the configured maximum number of conditions (conditions: {}+, max: {max})",
-                    self.leaves
-                ),
-            ));
+        if self.leaves > self.options.max_conditions {
+            self.too_many = true;
+            return Err(self.too_many_conditions(self.leaves));
         }
         Ok(())
+    }
+
+    fn too_many_conditions(&self, count: usize) -> FilterError {
+        FilterError::new(
+            "",
+            format!(
+                "Filter too complex: exceeds the configured maximum number of conditions (conditions: {count}, max: {})",
+                self.options.max_conditions
+            ),
+        )
+    }
+
+    /// Parses `filter`, the root of a count (the whole filter, or a `select` query): a refusal
+    /// for the condition limit names the count of all of `filter`, not where reading stopped.
+    fn counted(
+        &mut self,
+        filter: &Value,
+        parse: impl FnOnce(&mut Self) -> Result<Ast>,
+    ) -> Result<Ast> {
+        parse(self).map_err(|e| {
+            if std::mem::take(&mut self.too_many) {
+                let count = written_conditions(filter, self.options.max_depth).max(self.leaves);
+                self.too_many_conditions(count)
+            } else {
+                e
+            }
+        })
     }
 
     /// A sub-filter: a non-empty object with exactly one keyword.
@@ -174,9 +229,10 @@ impl Parser<'_> {
             "regexp" => self.regexp(arg),
             "match" => self.match_(arg),
             "select" => self.select(arg),
-            "nothing" => Ok(Ast::Nothing {
-                path: self.path.as_str().into(),
-            }),
+            "nothing" => {
+                self.count_leaves(1)?; // Kuzzle counts it as a condition
+                Ok(Ast::Nothing)
+            }
             "geoBoundingBox" => self.geo_bounding_box(arg),
             "geoDistance" => self.geo_distance(arg),
             "geoDistanceRange" => self.geo_distance_range(arg),
@@ -190,10 +246,7 @@ impl Parser<'_> {
 
     fn leaf(&mut self, condition: Condition) -> Result<Ast> {
         self.count_leaves(1)?;
-        Ok(Ast::Leaf {
-            condition: Arc::new(condition),
-            path: self.path.as_str().into(),
-        })
+        Ok(Ast::Leaf(Arc::new(condition)))
     }
 
     // ---- argument shapes -------------------------------------------------------------------
@@ -525,10 +578,13 @@ impl Parser<'_> {
             _ => p.err("must be an integer"),
         })?;
         let query = self.required(map, "query")?;
+        // The query is a filter of its own: its conditions are counted apart, the `select`
+        // counts one in its parent (as Koncorde normalizes the query on its own).
         let query = self.at("query", |p| {
-            let ast = p.non_empty_filter(query)?;
-            let standardized = super::standardize::standardize(ast)?;
-            super::canonical::canonicalize(&standardized, p.options)
+            let outer = std::mem::take(&mut p.leaves);
+            let ast = p.counted(query, |p| p.non_empty_filter(query));
+            p.leaves = outer;
+            super::canonical::canonicalize(&super::standardize::standardize(ast?), p.options)
         })?;
         self.leaf(Condition::Select {
             field: field.into(),

@@ -5,13 +5,12 @@
 //! is a tree of `and`/`or` over *literals* (a condition and a polarity), which both the
 //! reference evaluator and the canonical form consume.
 //!
-//! Unlike Koncorde, a negated geo term is an ordinary literal here (Herald decision 8). The
-//! only negations refused are those Koncorde cannot store either: `not select` and `not
-//! nothing`, whether written directly or reached through De Morgan or `bool` (decision 3:
-//! rejected before anything is stored).
+//! Unlike Koncorde, every negation is accepted: a negated geo term is an ordinary literal
+//! (Herald decision 8), `not select` is the exact complement of `select` and `not nothing`
+//! matches everything (decision 12), whether written directly or reached through De Morgan or
+//! `bool`. Standardization therefore cannot fail.
 
-use crate::condition::{Condition, Literal};
-use crate::error::FilterError;
+use crate::condition::Literal;
 
 use super::parse::Ast;
 
@@ -29,50 +28,34 @@ pub enum Nnf {
     Or(Vec<Nnf>),
 }
 
-pub(crate) fn standardize(ast: Ast) -> Result<Nnf, FilterError> {
+pub(crate) fn standardize(ast: Ast) -> Nnf {
     push(ast, false)
 }
 
 /// Standardizes `ast`, negated when `negated` is true.
-fn push(ast: Ast, negated: bool) -> Result<Nnf, FilterError> {
-    Ok(match ast {
+fn push(ast: Ast, negated: bool) -> Nnf {
+    match ast {
         Ast::Everything => constant(!negated),
-        Ast::Nothing { path } => {
-            if negated {
-                return Err(FilterError::new(
-                    path,
-                    "\"nothing\" cannot be negated (a negated \"nothing\" would match everything: use the empty filter {})",
-                ));
-            }
-            Nnf::False
-        }
-        Ast::Leaf { condition, path } => {
-            if negated && matches!(*condition, Condition::Select { .. }) {
-                return Err(FilterError::new(
-                    path,
-                    "\"select\" cannot be negated (Koncorde cannot store a negated select either)",
-                ));
-            }
-            Nnf::Literal(Literal::new(condition, negated))
-        }
-        Ast::Not(inner) => push(*inner, !negated)?,
+        Ast::Nothing => constant(negated),
+        Ast::Leaf(condition) => Nnf::Literal(Literal::new(condition, negated)),
+        Ast::Not(inner) => push(*inner, !negated),
         Ast::And(children) => {
             let children = children.into_iter().map(|c| push(c, negated));
             if negated {
-                or(children)?
+                or(children)
             } else {
-                and(children)?
+                and(children)
             }
         }
         Ast::Or(children) => {
             let children = children.into_iter().map(|c| push(c, negated));
             if negated {
-                and(children)?
+                and(children)
             } else {
-                or(children)?
+                or(children)
             }
         }
-    })
+    }
 }
 
 fn constant(value: bool) -> Nnf {
@@ -83,42 +66,41 @@ fn constant(value: bool) -> Nnf {
     }
 }
 
-/// Conjunction with flattening and constant folding. Every child is standardized (and so
-/// validated) even after a `False` is seen: a filter is rejected or accepted as a whole.
-fn and(children: impl Iterator<Item = Result<Nnf, FilterError>>) -> Result<Nnf, FilterError> {
+/// Conjunction with flattening and constant folding.
+fn and(children: impl Iterator<Item = Nnf>) -> Nnf {
     let mut out = Vec::new();
     let mut is_false = false;
     for child in children {
-        match child? {
+        match child {
             Nnf::True => {}
             Nnf::False => is_false = true,
             Nnf::And(grand) => out.extend(grand),
             other => out.push(other),
         }
     }
-    Ok(if is_false {
+    if is_false {
         Nnf::False
     } else {
         collapse(out, Nnf::True, Nnf::And)
-    })
+    }
 }
 
-fn or(children: impl Iterator<Item = Result<Nnf, FilterError>>) -> Result<Nnf, FilterError> {
+fn or(children: impl Iterator<Item = Nnf>) -> Nnf {
     let mut out = Vec::new();
     let mut is_true = false;
     for child in children {
-        match child? {
+        match child {
             Nnf::False => {}
             Nnf::True => is_true = true,
             Nnf::Or(grand) => out.extend(grand),
             other => out.push(other),
         }
     }
-    Ok(if is_true {
+    if is_true {
         Nnf::True
     } else {
         collapse(out, Nnf::False, Nnf::Or)
-    })
+    }
 }
 
 fn collapse(mut children: Vec<Nnf>, empty: Nnf, node: fn(Vec<Nnf>) -> Nnf) -> Nnf {

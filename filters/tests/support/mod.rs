@@ -1,16 +1,10 @@
-//! Where the shared oracle corpora are, for the integration tests of this crate.
+//! Where the oracle corpora are, for the integration tests of this crate.
 
 use std::path::{Path, PathBuf};
 
-/// `shared/` sits beside the checkout (`../shared`), or wherever HERALD_SHARED points.
-pub fn shared_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("HERALD_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared"))
-        .find(|p| p.join("oracle").is_dir())
-        .expect("shared/oracle not found beside the checkout (set HERALD_SHARED)")
+/// `filters/tests/data/oracle/`: one directory per corpus (Koncorde 4.7.0's answers and the
+/// intended semantics; see the README there). Part of the repository, so that a fresh clone
+/// tests itself.
+pub fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle")
 }
