@@ -302,7 +302,8 @@ async fn restriction_filters_hide_other_tenants_documents() {
     );
     acme.silent(200).await;
     globex.silent(100).await;
-    // Restricted users cannot bypass their filter: no join of another room, no direct reads.
+    // Restricted users cannot bypass their filter: no join of another room; other tenants'
+    // documents do not exist for them (tests/server_tenants.rs covers every action).
     let error = globex
         .fail(json!({"controller":"realtime","action":"join","body":{"roomId":acme_room}}))
         .await;
@@ -310,27 +311,58 @@ async fn restriction_filters_hide_other_tenants_documents() {
     let error = globex
         .fail(json!({"controller":"document","action":"get","index":"shop","collection":"orders","_id":"o1"}))
         .await;
-    assert_error(&error, "security.rights.forbidden", 403);
-    // Writes: only creations inside the restriction.
+    assert_error(&error, "services.storage.not_found", 404);
+    let own = globex
+        .ok(json!({"controller":"document","action":"get","index":"shop","collection":"orders","_id":"o2"}))
+        .await;
+    assert_eq!(own["_source"]["tenant"], "globex");
+    // Writes: inside the restriction only, new documents with server-chosen ids.
     let write = |action: &str, id: &str, tenant: &str| {
         json!({"controller":"document","action":action,"index":"shop","collection":"orders",
             "_id":id,"body":{"tenant":tenant,"total":1}})
     };
-    acme.ok(write("create", "o4", "acme")).await;
+    let created = acme
+        .ok(
+            json!({"controller":"document","action":"create","index":"shop","collection":"orders",
+            "body":{"tenant":"acme","total":1}}),
+        )
+        .await;
+    let o4 = created["_id"].as_str().expect("generated id").to_owned();
     let frame = acme.next_frame().await;
-    assert_eq!(seen(&frame), (acme_channel.clone(), "o4".to_owned()));
+    assert_eq!(seen(&frame), (acme_channel.clone(), o4.clone()));
     assert_eq!(
         frame["result"]["_source"]["_kuzzle_info"]["author"],
         "acme-user"
     );
-    for request in [
-        write("create", "o5", "globex"),
-        write("update", "o2", "acme"),
-        write("createOrReplace", "o2", "acme"),
-        json!({"controller":"document","action":"delete","index":"shop","collection":"orders","_id":"o2"}),
+    for (request, id, status) in [
+        (
+            write("create", "o5", "acme"),
+            "security.rights.forbidden",
+            403,
+        ),
+        (
+            write("update", &o4, "globex"),
+            "security.rights.forbidden",
+            403,
+        ),
+        (
+            write("update", "o2", "acme"),
+            "services.storage.not_found",
+            404,
+        ),
+        (
+            write("createOrReplace", "o2", "acme"),
+            "services.storage.not_found",
+            404,
+        ),
+        (
+            json!({"controller":"document","action":"delete","index":"shop","collection":"orders","_id":"o2"}),
+            "services.storage.not_found",
+            404,
+        ),
     ] {
         let error = acme.fail(request).await;
-        assert_error(&error, "security.rights.forbidden", 403);
+        assert_error(&error, id, status);
     }
     globex.silent(100).await;
     server.stop().await;

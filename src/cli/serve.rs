@@ -16,11 +16,14 @@ use herald::store::{DocumentStore, MemoryStore, RedbStore};
 /// `herald serve` options.
 #[derive(clap::Args)]
 pub struct ServeArgs {
+    /// Address to listen on (`0.0.0.0`: every interface; `127.0.0.1`: this machine only).
+    #[arg(long, env = "HERALD_HOST", default_value = "0.0.0.0")]
+    pub host: std::net::IpAddr,
     /// Port to listen on.
     #[arg(long, env = "HERALD_PORT", default_value_t = 7512)]
     pub port: u16,
     /// Directory of the embedded document store.
-    #[arg(long, default_value = "./herald-data")]
+    #[arg(long, env = "HERALD_DATA_DIR", default_value = "./herald-data")]
     pub data_dir: PathBuf,
     /// Keep documents in memory only (nothing survives a restart).
     #[arg(long)]
@@ -124,15 +127,32 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         .with_writer(io::stderr)
         .with_ansi(io::stderr().is_terminal())
         .try_init();
+    // Start-up errors name what failed: the path, the address.
     let store: Arc<dyn DocumentStore> = if args.ephemeral {
         Arc::new(MemoryStore::new())
     } else {
-        std::fs::create_dir_all(&args.data_dir)?;
-        Arc::new(RedbStore::open(&args.data_dir).map_err(io::Error::other)?)
+        let data_dir = args.data_dir.display();
+        std::fs::create_dir_all(&args.data_dir)
+            .map_err(|e| with_context(e, &format!("--data-dir {data_dir}")))?;
+        Arc::new(
+            RedbStore::open(&args.data_dir)
+                .map_err(|e| io::Error::other(format!("--data-dir {data_dir}: {e}")))?,
+        )
     };
     let auth = args.auth.config().map_err(io::Error::other)?;
     if auth.keys.is_empty() {
         tracing::info!("no --jwt-secret or --jwt-public-key: every token will be refused");
+    }
+    let anonymous_writes = auth
+        .anonymous
+        .as_ref()
+        .is_some_and(|r| !r.write.is_empty() || !r.publish.is_empty());
+    if anonymous_writes && !args.host.is_loopback() {
+        tracing::warn!(
+            host = %args.host,
+            "anonymous connections may write and publish, and the server listens beyond this \
+             machine: lock it down with --anonymous none (or --host 127.0.0.1), see docs/security.md"
+        );
     }
     let config = Config {
         max_frame_bytes: args.max_frame_bytes,
@@ -150,7 +170,9 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = listen(args.port)?;
+        let address = std::net::SocketAddr::new(args.host, args.port);
+        let listener =
+            listen(address).map_err(|e| with_context(e, &format!("listen on {address}")))?;
         tracing::info!(
             port = listener.local_addr()?.port(),
             store = if args.ephemeral {
@@ -167,11 +189,20 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
 
 /// The listening socket, with a backlog large enough for bursts of thousands of connects
 /// (the kernel caps it at `net.core.somaxconn`).
-fn listen(port: u16) -> io::Result<tokio::net::TcpListener> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
+fn listen(address: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
-    socket.bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))?;
+    socket.bind(address)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+/// The error with what it is about in front (`listen on 0.0.0.0:7512: Address already in use`).
+fn with_context(e: io::Error, what: &str) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 const LISTEN_BACKLOG: u32 = 8192;

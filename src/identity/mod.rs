@@ -26,6 +26,7 @@
 //! of user `u`, and in `expiries` (once) iff it is bound.
 
 mod config;
+mod restriction;
 pub mod rights;
 mod token;
 
@@ -41,6 +42,7 @@ use crate::delivery::ConnectionId;
 use crate::rooms::{FoldMap, FoldSet, UserId};
 
 pub use config::{AuthConfig, VerifyKey};
+pub use restriction::Restriction;
 pub use rights::{Pattern, Right, Rights};
 pub use token::TokenError;
 

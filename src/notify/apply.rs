@@ -111,51 +111,69 @@ impl Hub {
             rooms.dedup();
             rooms
         };
-        Ok(
-            match change::plan(&key.id, previous, &change.operation, stamp)? {
-                Plan::Write {
+        if let Some(restriction) = &origin.restriction {
+            // Under the document's lock: what the writer may see cannot change meanwhile. A
+            // stored document outside the restriction does not exist for the writer, and a
+            // restricted writer cannot give a new document an id of its choosing (a generated
+            // `create` id is fresh), so no answer tells a foreign id from a free one.
+            let visible = previous
+                .as_ref()
+                .is_some_and(|p| restriction.accepts(Some(&key.id), &p.document));
+            let creates =
+                change.id.is_none() && matches!(change.operation, Operation::Create { .. });
+            if !visible && !creates {
+                return Err(ChangeError::NotFound { id: key.id });
+            }
+        }
+        let plan = change::plan(&key.id, previous, &change.operation, stamp)?;
+        if let (Some(restriction), Plan::Write { document, .. }) = (&origin.restriction, &plan) {
+            if !restriction.accepts(Some(&key.id), document) {
+                return Err(ChangeError::OutsideRestriction { id: key.id });
+            }
+        }
+        Ok(match plan {
+            Plan::Write {
+                document,
+                version,
+                action,
+                created,
+                updated_fields,
+            } => {
+                let now = matching(&document);
+                let rooms = if origin.silent {
+                    before.clone()
+                } else {
+                    now.iter().map(RoomId::to_hex).collect()
+                };
+                let state = StoredDocument {
                     document,
+                    rooms,
                     version,
-                    action,
-                    created,
-                    updated_fields,
-                } => {
-                    let now = matching(&document);
-                    let rooms = if origin.silent {
-                        before.clone()
-                    } else {
-                        now.iter().map(RoomId::to_hex).collect()
-                    };
-                    let state = StoredDocument {
-                        document,
-                        rooms,
+                };
+                let slot = batch.record(key, Some(state));
+                Staged {
+                    slot,
+                    before,
+                    rooms: now,
+                    kind: StagedKind::Write {
+                        action,
+                        created,
                         version,
-                    };
-                    let slot = batch.record(key, Some(state));
-                    Staged {
-                        slot,
-                        before,
-                        rooms: now,
-                        kind: StagedKind::Write {
-                            action,
-                            created,
-                            version,
-                            updated_fields,
-                        },
-                    }
+                        updated_fields,
+                    },
                 }
-                Plan::Delete { previous } => {
-                    let matched = matching(&previous.document);
-                    let slot = batch.record(key, None);
-                    Staged {
-                        slot,
-                        before,
-                        rooms: matched,
-                        kind: StagedKind::Delete { previous },
-                    }
+            }
+            Plan::Delete { previous } => {
+                let matched = matching(&previous.document);
+                let slot = batch.record(key, None);
+                Staged {
+                    slot,
+                    before,
+                    rooms: matched,
+                    kind: StagedKind::Delete { previous },
                 }
-            },
-        )
+            }
+        })
     }
 
     /// Notifies one committed change; its result.

@@ -133,6 +133,10 @@ pub enum ChangeError {
     NotAnObject {
         what: &'static str,
     },
+    /// The new version of the document would be outside the writer's restriction (403).
+    OutsideRestriction {
+        id: String,
+    },
     Store(StoreError),
 }
 
@@ -143,6 +147,12 @@ impl fmt::Display for ChangeError {
             ChangeError::AlreadyExists { id } => write!(f, "document \"{id}\" already exists"),
             ChangeError::MissingId => f.write_str("missing document id"),
             ChangeError::NotAnObject { what } => write!(f, "{what} must be an object"),
+            ChangeError::OutsideRestriction { id } => {
+                write!(
+                    f,
+                    "document \"{id}\" would be outside the writer's restriction"
+                )
+            }
             ChangeError::Store(e) => e.fmt(f),
         }
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::delivery::Frame;
 
 /// A document notification (`type: "document"`), protocol section 6.2.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub(crate) struct DocumentNotification<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -34,7 +34,7 @@ pub(crate) struct DocumentNotification<'a> {
 }
 
 /// The `result` of a document notification: `{_id, _source, _version?, _updatedFields?}`.
-#[derive(Serialize)]
+#[derive(Clone, Copy, Serialize)]
 pub(crate) struct DocumentResult<'a> {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     pub id: Option<&'a str>,

@@ -42,7 +42,7 @@ use herald_filters::{FilterError, Options};
 use serde_json::{Map, Value};
 
 use crate::delivery::{ConnectionId, ConnectionIds, Delivery, Frame};
-use crate::identity::{AuthConfig, Identities};
+use crate::identity::{AuthConfig, Identities, Restriction};
 use crate::rooms::{
     ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
     Target, UserId,
@@ -81,7 +81,7 @@ impl Default for HubConfig {
 }
 
 /// The request a subscription, change or publish comes from: what notifications repeat of it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Origin {
     /// The originating request's id (`requestId` of document notifications).
     pub request_id: Option<String>,
@@ -98,6 +98,10 @@ pub struct Origin {
     /// `silent: true`: apply the change, notify nobody (the remembered rooms stay as they were,
     /// as in Kuzzle).
     pub silent: bool,
+    /// The caller's restriction on the collection it acts on, if any: its writes must keep
+    /// documents inside it (and see those outside as missing), its publishes must be inside
+    /// it, and the rooms it subscribes to redact what leaves it (see [`Restriction`]).
+    pub restriction: Option<Arc<Restriction>>,
 }
 
 impl Origin {
@@ -111,6 +115,7 @@ impl Origin {
             controller: controller.into(),
             user: None,
             silent: false,
+            restriction: None,
         }
     }
 
@@ -308,6 +313,7 @@ impl Hub {
         let target = Target::Filter {
             collection: CollectionName::new(index, collection),
             filter: &normalized,
+            restriction: origin.restriction.clone(),
         };
         self.enter(connection, origin, target, options, "subscribe")
     }
@@ -470,6 +476,9 @@ impl Hub {
         };
         let state = self.rooms.read();
         let mut notified = 0;
+        // What a restricted room sees of a document that left it and its restriction too.
+        let empty = Value::Object(Map::new());
+        let mut redacted: Option<Option<Prepared>> = None;
         for (scope, rooms) in [
             (NotificationScope::In, rooms_in),
             (NotificationScope::Out, rooms_out),
@@ -480,14 +489,32 @@ impl Hub {
             notification.scope = scope.as_str();
             let mut prepared: Option<Prepared> = None;
             for room in rooms.iter().filter_map(|id| state.room(id)) {
+                let hidden = scope == NotificationScope::Out
+                    && room.restriction().is_some_and(|r| {
+                        !r.accepts(notification.result.id, notification.result.source)
+                    });
                 for channel in room.channels() {
                     if !channel.options().scope.accepts(scope) {
                         continue;
                     }
-                    if prepared.is_none() {
-                        prepared = Prepared::new(&notification);
-                    }
-                    let Some(prepared) = &prepared else {
+                    let prepared = if hidden {
+                        redacted.get_or_insert_with(|| {
+                            let mut shown = notification.clone();
+                            shown.result = DocumentResult {
+                                id: notification.result.id,
+                                source: &empty,
+                                version: notification.result.version,
+                                updated_fields: None,
+                            };
+                            Prepared::new(&shown)
+                        })
+                    } else {
+                        if prepared.is_none() {
+                            prepared = Prepared::new(&notification);
+                        }
+                        &prepared
+                    };
+                    let Some(prepared) = prepared else {
                         continue;
                     };
                     let frame = prepared.frame(channel.name(), &self.frames);

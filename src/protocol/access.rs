@@ -17,8 +17,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Context, KuzzleError, Request};
-use crate::identity::{Identity, Right, Rights, TokenError, EVENTS_INDEX};
+use crate::identity::{Identity, Restriction, Right, Rights, TokenError, EVENTS_INDEX};
 use crate::notify::Origin;
+use crate::rooms::{Room, State};
 
 /// Document actions that write.
 const WRITES: &[&str] = &[
@@ -101,10 +102,44 @@ impl Caller {
         }
     }
 
-    /// The origin of notifications caused by this request, with the caller as author.
+    /// Whether the caller may see a room (in lists, counts, as an event target): it needs the
+    /// subscribe right on the room's collection and, where it is restricted, a connection of
+    /// its own in the room. Rooms it may not see are answered as if they did not exist.
+    pub fn sees(&self, state: &State, room: &Room) -> bool {
+        let Some(rights) = self.rights.as_deref() else {
+            return false;
+        };
+        let name = room.collection();
+        let (index, collection) = (&*name.index, &*name.collection);
+        rights.allows(Right::Subscribe, index, collection)
+            && (rights.restrictions(index, collection).is_empty()
+                || self
+                    .identity
+                    .as_ref()
+                    .is_some_and(|i| state.has_member(room, i.kuid.as_str())))
+    }
+
+    /// The caller's restriction on a collection (`None`: unrestricted there).
+    pub fn restriction(
+        &self,
+        request: &Request,
+        index: &str,
+        collection: &str,
+    ) -> Result<Option<Arc<Restriction>>, KuzzleError> {
+        Ok(Restriction::of(self.rights(request)?, index, collection))
+    }
+
+    /// The origin of notifications caused by this request, with the caller as author and the
+    /// caller's restriction on the request's collection.
     pub fn origin(&self, ctx: &Context<'_>, request: &Request, controller: &str) -> Origin {
         let mut origin = ctx.origin(request, controller);
         origin.user = self.identity.as_ref().map(|i| i.kuid.clone());
+        let arg = |name: &str| request.args.get(name).and_then(Value::as_str);
+        if let (Some(rights), Some(index), Some(collection)) =
+            (&self.rights, arg("index"), arg("collection"))
+        {
+            origin.restriction = Restriction::of(rights, index, collection);
+        }
         origin
     }
 }
@@ -182,35 +217,32 @@ pub fn authorize(caller: &Caller, request: &Request) -> Result<(), KuzzleError> 
         return Ok(());
     };
     let rights = caller.require(right, request, index, collection)?;
-    let restrictions = rights.restrictions(index, collection);
-    if controller != "document" || restrictions.is_empty() {
+    if controller != "document" || rights.restrictions(index, collection).is_empty() {
         return Ok(());
     }
-    let refused = |why: &str| caller.refusal_on(request, index, collection, why);
-    match right {
-        // Reads bypass rooms, where restrictions apply: restricted users subscribe instead.
-        Right::Subscribe => Err(refused(RESTRICTED_READ)),
-        // A write could reveal or alter another tenant's document: restricted users may only
-        // create documents that their restrictions accept.
-        _ if action != "create" => Err(refused("restricted: only create is allowed")),
-        _ => {
-            let mut document = request.args.get("body").cloned().unwrap_or(Value::Null);
-            if let (Value::Object(map), Some(id)) = (&mut document, arg("_id")) {
-                map.insert("_id".into(), id.into());
-            }
-            let accepted = restrictions.iter().all(|filter| {
-                herald_filters::standardize(filter, &herald_filters::Options::default())
-                    .is_ok_and(|f| herald_filters::eval::eval(&f, &document))
-            });
-            if accepted {
-                Ok(())
-            } else {
-                Err(refused(
-                    "restricted: the document is outside the restriction",
-                ))
-            }
-        }
+    // The rest of a restricted caller's document access is decided per document (see
+    // `identity::Restriction`): reads and writes see only documents inside the restriction.
+    // One thing is refused up front: choosing the id of a new document, whose answer
+    // ("already exists" or not) would tell a foreign id from a free one.
+    let chosen_id = match action {
+        "create" => arg("_id").is_some_and(|id| !id.is_empty()),
+        "mCreate" => request
+            .args
+            .get("body")
+            .and_then(|b| b.get("documents"))
+            .and_then(Value::as_array)
+            .is_some_and(|items| items.iter().any(|item| item.get("_id").is_some())),
+        _ => false,
+    };
+    if chosen_id {
+        return Err(caller.refusal_on(
+            request,
+            index,
+            collection,
+            "restricted: the id of a new document is chosen by the server",
+        ));
     }
+    Ok(())
 }
 
 /// Creating, deleting or truncating indexes and collections needs `write` on what it touches

@@ -26,15 +26,27 @@ pub fn handle(
             batch_write(ctx, caller, request)
         }
         "mDelete" => batch_delete(ctx, caller, request),
-        "get" => get(ctx, request),
-        "exists" => exists(ctx, request),
-        "mGet" => batch_get(ctx, request),
+        "get" => get(ctx, caller, request),
+        "exists" => exists(ctx, caller, request),
+        "mGet" => batch_get(ctx, caller, request),
         _ => return None,
     })
 }
 
-fn change_error(e: ChangeError, index: &str, collection: &str) -> KuzzleError {
+fn change_error(
+    e: ChangeError,
+    caller: &Caller,
+    request: &Request,
+    index: &str,
+    collection: &str,
+) -> KuzzleError {
     match e {
+        ChangeError::OutsideRestriction { .. } => caller.refusal_on(
+            request,
+            index,
+            collection,
+            "restricted: the document would be outside the restriction",
+        ),
         ChangeError::NotFound { id } => KuzzleError::document_not_found(&id, index, collection),
         ChangeError::AlreadyExists { id } => KuzzleError::document_already_exists(&id),
         ChangeError::MissingId => KuzzleError::missing_argument("_id"),
@@ -120,7 +132,7 @@ fn single(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value
     let applied = ctx
         .hub
         .apply(&origin, &change)
-        .map_err(|e| change_error(e, index, collection))?;
+        .map_err(|e| change_error(e, caller, request, index, collection))?;
     if action == "delete" {
         return Ok(json!({"_id": applied.id}));
     }
@@ -179,7 +191,7 @@ fn batch_write(
         match outcome {
             Ok(applied) => successes.push(applied_json(&applied, action)),
             Err(e) => {
-                let e = change_error(e, index, collection);
+                let e = change_error(e, caller, request, index, collection);
                 errors.push(json!({"document": item, "status": e.status, "reason": e.message}));
             }
         }
@@ -213,7 +225,7 @@ fn batch_delete(
         match outcomes.next() {
             Some(Ok(_)) => successes.push(json!(id)),
             Some(Err(e)) => {
-                let e = change_error(e, index, collection);
+                let e = change_error(e, caller, request, index, collection);
                 errors.push(json!({"_id": id, "reason": e.message}));
             }
             None => {}
@@ -222,43 +234,48 @@ fn batch_delete(
     Ok(json!({"successes": successes, "errors": errors}))
 }
 
+/// A stored document as Kuzzle returns it; `None` if missing or, for a restricted caller,
+/// outside its restriction (such documents do not exist for it).
 fn lookup(
     ctx: &Context<'_>,
-    index: &str,
-    collection: &str,
+    caller: &Caller,
+    request: &Request,
     id: &str,
 ) -> Result<Option<Value>, KuzzleError> {
+    let index = required_str(request, "index")?;
+    let collection = required_str(request, "collection")?;
     let stored = ctx
         .hub
         .get(index, collection, id)
-        .map_err(|e| change_error(e, index, collection))?;
-    Ok(stored.map(|s| json!({"_id": id, "_version": s.version, "_source": s.document})))
+        .map_err(|e| change_error(e, caller, request, index, collection))?;
+    let restriction = caller.restriction(request, index, collection)?;
+    Ok(stored
+        .filter(|s| restriction.is_none_or(|r| r.accepts(Some(id), &s.document)))
+        .map(|s| json!({"_id": id, "_version": s.version, "_source": s.document})))
 }
 
-fn get(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+fn get(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
     let id = required_str(request, "_id")?;
-    lookup(ctx, index, collection, id)?
+    lookup(ctx, caller, request, id)?
         .ok_or_else(|| KuzzleError::document_not_found(id, index, collection))
 }
 
-fn exists(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
-    let index = required_str(request, "index")?;
-    let collection = required_str(request, "collection")?;
+fn exists(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let id = required_str(request, "_id")?;
-    Ok(Value::Bool(lookup(ctx, index, collection, id)?.is_some()))
+    Ok(Value::Bool(lookup(ctx, caller, request, id)?.is_some()))
 }
 
-fn batch_get(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
-    let index = required_str(request, "index")?;
-    let collection = required_str(request, "collection")?;
+fn batch_get(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
+    required_str(request, "index")?;
+    required_str(request, "collection")?;
     let ids = body_array(request, "ids")?;
     let mut successes = Vec::new();
     let mut errors = Vec::new();
     for id in ids {
         match id.as_str() {
-            Some(s) => match lookup(ctx, index, collection, s)? {
+            Some(s) => match lookup(ctx, caller, request, s)? {
                 Some(doc) => successes.push(doc),
                 None => errors.push(id.clone()),
             },

@@ -104,13 +104,15 @@ fn send(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, 
     let event = event(body)?;
     let target = target(body)?;
     if let EventTarget::Room(room_id) = &target {
-        let collection = ctx
-            .hub
-            .rooms()
-            .read()
-            .room_by_name(room_id)
-            .map(|room| room.collection().clone())
-            .ok_or_else(|| KuzzleError::room_not_found(room_id))?;
+        // A room the caller may not see does not exist for it.
+        let collection = {
+            let state = ctx.hub.rooms().read();
+            state
+                .room_by_name(room_id)
+                .filter(|room| caller.sees(&state, room))
+                .map(|room| room.collection().clone())
+        }
+        .ok_or_else(|| KuzzleError::room_not_found(room_id))?;
         caller.require(
             Right::Publish,
             request,

@@ -27,8 +27,8 @@ pub fn handle(
         "subscribe" => subscribe(ctx, caller, request),
         "join" => join(ctx, caller, request),
         "unsubscribe" => unsubscribe(ctx, request),
-        "count" => count(ctx, request),
-        "list" => Ok(list(ctx)),
+        "count" => count(ctx, caller, request),
+        "list" => Ok(list(ctx, caller)),
         "publish" => publish(ctx, caller, request),
         _ => return None,
     })
@@ -138,13 +138,24 @@ fn unsubscribe(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErro
     Ok(json!({ "roomId": room }))
 }
 
-fn count(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
+/// Rooms the caller may not see count 0, as rooms that do not exist.
+fn count(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let room_id = body_str(request, "roomId")?;
-    Ok(json!({"count": ctx.hub.count(room_id)}))
+    let state = ctx.hub.rooms().read();
+    let count = state
+        .room_by_name(room_id)
+        .filter(|room| caller.sees(&state, room))
+        .map_or(0, |room| room.count());
+    Ok(json!({ "count": count }))
 }
 
-fn list(ctx: &Context<'_>) -> Value {
-    serde_json::to_value(ctx.hub.list()).unwrap_or_else(|_| json!({}))
+/// Only the rooms the caller may see ([`Caller::sees`]).
+fn list(ctx: &Context<'_>, caller: &Caller) -> Value {
+    let list = ctx
+        .hub
+        .rooms()
+        .list_where(|state, room| caller.sees(state, room));
+    serde_json::to_value(list).unwrap_or_else(|_| json!({}))
 }
 
 fn publish(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
@@ -153,6 +164,18 @@ fn publish(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Valu
     let message = Value::Object(body_object(request)?.clone());
     let id = optional_str(request, "_id")?;
     let origin = caller.origin(ctx, request, "realtime");
+    if origin
+        .restriction
+        .as_ref()
+        .is_some_and(|r| !r.accepts(id, &message))
+    {
+        return Err(caller.refusal_on(
+            request,
+            index,
+            collection,
+            "restricted: the message is outside the restriction",
+        ));
+    }
     ctx.hub
         .publish(&origin, index, collection, id, &message)
         .map_err(|_| KuzzleError::invalid_type("body", "object"))?;

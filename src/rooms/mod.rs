@@ -38,6 +38,7 @@ use parking_lot::{RwLock, RwLockReadGuard};
 use serde_json::Value;
 
 use crate::delivery::ConnectionId;
+use crate::identity::Restriction;
 
 pub use ids::{
     ChannelOptions, InvalidOption, NotificationScope, Presence, RoomId, Scope, UsersOption,
@@ -93,6 +94,8 @@ pub enum Target<'a> {
     Filter {
         collection: CollectionName,
         filter: &'a Normalized,
+        /// The subscriber's restriction on the collection (already ANDed into `filter`).
+        restriction: Option<Arc<Restriction>>,
     },
     Room(&'a str),
 }
@@ -161,9 +164,17 @@ pub struct Room {
     /// Member -> volatile given when it entered.
     members: FoldMap<ConnectionId, Value>,
     channels: Vec<Channel>,
+    /// The restriction of the restricted subscriptions that made or entered the room, if any:
+    /// a document leaving the room is shown to it only if still inside.
+    restriction: Option<Arc<Restriction>>,
 }
 
 impl Room {
+    /// See the field: what its subscribers may see of a document that left it.
+    pub fn restriction(&self) -> Option<&Arc<Restriction>> {
+        self.restriction.as_ref()
+    }
+
     pub fn id(&self) -> RoomId {
         self.id
     }
@@ -216,6 +227,16 @@ impl State {
     /// The room a client-supplied id names, if it exists.
     pub fn room_by_name(&self, name: &str) -> Option<&Room> {
         self.by_name.get(name).and_then(|id| self.rooms.get(id))
+    }
+
+    /// Whether one of `user`'s connections is in the room.
+    pub fn has_member(&self, room: &Room, user: &str) -> bool {
+        room.members.keys().any(|c| {
+            self.connections
+                .get(c)
+                .and_then(|e| e.user.as_ref())
+                .is_some_and(|u| u.as_str() == user)
+        })
     }
 }
 
@@ -302,7 +323,11 @@ impl Rooms {
         }
         let room_id = match target {
             Target::Room(name) => *state.by_name.get(name).ok_or(RoomError::RoomNotFound)?,
-            Target::Filter { collection, filter } => {
+            Target::Filter {
+                collection,
+                filter,
+                restriction,
+            } => {
                 let id = RoomId::derive(&collection, &filter.canonical);
                 if !state.rooms.contains_key(&id) {
                     if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
@@ -320,8 +345,12 @@ impl Rooms {
                             collection,
                             members: FoldMap::default(),
                             channels: Vec::new(),
+                            restriction: None,
                         },
                     );
+                }
+                if let (Some(room), Some(restriction)) = (state.rooms.get_mut(&id), restriction) {
+                    room.restriction.get_or_insert(restriction);
                 }
                 id
             }
@@ -498,9 +527,14 @@ impl Rooms {
 
     /// Rooms and their counts, per index and collection.
     pub fn list(&self) -> RoomList {
+        self.list_where(|_, _| true)
+    }
+
+    /// [`Rooms::list`] of the rooms `keep` accepts.
+    pub fn list_where(&self, keep: impl Fn(&State, &Room) -> bool) -> RoomList {
         let state = self.state.read();
         let mut list = RoomList::new();
-        for room in state.rooms.values() {
+        for room in state.rooms.values().filter(|room| keep(&state, room)) {
             list.entry(room.collection.index.to_string())
                 .or_default()
                 .entry(room.collection.collection.to_string())
