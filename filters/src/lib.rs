@@ -55,6 +55,9 @@ pub struct Options {
     pub max_subfilters: usize,
     /// Maximum nesting of operators (and of `match` arguments).
     pub max_depth: usize,
+    /// Maximum number of points of one `geoPolygon` (registering a polygon costs time and
+    /// memory in proportion to its points).
+    pub max_polygon_points: usize,
 }
 
 impl Options {
@@ -63,6 +66,8 @@ impl Options {
     /// Large enough for any hand-written filter (the spec asks for at least 4,096); a form of
     /// this size holds at most `max_conditions` literals per subfilter.
     pub const DEFAULT_MAX_SUBFILTERS: usize = 4096;
+    /// Far above real use (a detailed city boundary has a few hundred points).
+    pub const DEFAULT_MAX_POLYGON_POINTS: usize = 1000;
 }
 
 impl Default for Options {
@@ -71,6 +76,7 @@ impl Default for Options {
             max_conditions: Options::DEFAULT_MAX_CONDITIONS,
             max_subfilters: Options::DEFAULT_MAX_SUBFILTERS,
             max_depth: 128,
+            max_polygon_points: Options::DEFAULT_MAX_POLYGON_POINTS,
         }
     }
 }

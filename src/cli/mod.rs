@@ -31,6 +31,9 @@ pub struct FilterLimits {
     /// it is expanded.
     #[arg(long, env = "HERALD_MAX_SUBFILTERS", default_value_t = herald_filters::Options::DEFAULT_MAX_SUBFILTERS)]
     pub max_subfilters: usize,
+    /// Maximum number of points of one `geoPolygon`.
+    #[arg(long, env = "HERALD_MAX_POLYGON_POINTS", default_value_t = herald_filters::Options::DEFAULT_MAX_POLYGON_POINTS)]
+    pub max_polygon_points: usize,
 }
 
 impl FilterLimits {
@@ -38,6 +41,7 @@ impl FilterLimits {
         herald_filters::Options {
             max_conditions: self.max_conditions,
             max_subfilters: self.max_subfilters,
+            max_polygon_points: self.max_polygon_points,
             ..herald_filters::Options::default()
         }
     }

@@ -38,6 +38,24 @@ pub struct ServeArgs {
     /// Bytes of notifications a connection may leave unread before it is closed.
     #[arg(long, default_value_t = herald::server::Config::default().queue_bytes)]
     pub queue_bytes: usize,
+    /// Open connections at most (kept below the file-descriptor limit, which is raised to
+    /// its hard maximum at start).
+    #[arg(long, env = "HERALD_MAX_CONNECTIONS", default_value_t = herald::server::Config::default().max_connections)]
+    pub max_connections: usize,
+    /// Open connections from one IP address at most (0: unlimited). Loopback peers are
+    /// exempt (a reverse proxy on this machine), unless --limit-loopback.
+    #[arg(long, env = "HERALD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = herald::server::Config::default().max_connections_per_address)]
+    pub max_connections_per_address: usize,
+    /// Apply --max-connections-per-address to loopback peers too.
+    #[arg(long)]
+    pub limit_loopback: bool,
+    /// Requests a WebSocket connection may send per second (bursts of as many); beyond it
+    /// they are answered 429. 0: unlimited.
+    #[arg(long, env = "HERALD_MAX_REQUESTS_PER_SECOND", default_value_t = herald::server::Config::default().max_requests_per_second)]
+    pub max_requests_per_second: u32,
+    /// Rooms one connection may be subscribed to at once (0: unlimited).
+    #[arg(long, env = "HERALD_MAX_SUBSCRIPTIONS", default_value_t = HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION)]
+    pub max_subscriptions: usize,
     #[command(flatten)]
     pub limits: super::FilterLimits,
     #[command(flatten)]
@@ -156,12 +174,17 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
     }
     let config = Config {
         max_frame_bytes: args.max_frame_bytes,
+        max_connections: args.max_connections,
+        max_connections_per_address: args.max_connections_per_address,
+        limit_loopback: args.limit_loopback,
+        max_requests_per_second: args.max_requests_per_second,
         queue_capacity: args.queue_frames,
         queue_bytes: args.queue_bytes,
         store,
         hub: HubConfig {
             auth,
             filters: args.limits.options(),
+            max_subscriptions_per_connection: args.max_subscriptions,
             ..HubConfig::default()
         },
         ..Config::default()
@@ -169,7 +192,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let address = std::net::SocketAddr::new(args.host, args.port);
         let listener =
             listen(address).map_err(|e| with_context(e, &format!("listen on {address}")))?;
@@ -183,7 +206,11 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
             "starting herald"
         );
         server::run(listener, config, shutdown_signal()).await
-    })?;
+    });
+    // A request still computing (it cannot be interrupted) must not hold the exit: the
+    // server has already closed every connection by now.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

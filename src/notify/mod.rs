@@ -60,6 +60,8 @@ pub struct HubConfig {
     pub node: String,
     /// Maximum number of rooms (0 = unlimited; Kuzzle's default is 1 000 000).
     pub max_rooms: usize,
+    /// Maximum number of rooms one connection may be in (0 = unlimited).
+    pub max_subscriptions_per_connection: usize,
     /// Filter limits.
     pub filters: Options,
     /// Number of per-document lock stripes.
@@ -68,11 +70,18 @@ pub struct HubConfig {
     pub auth: AuthConfig,
 }
 
+impl HubConfig {
+    /// Far above what an application subscribes per client (Centrifugo allows 128 channels);
+    /// far below the room limit, so that no single client can fill it.
+    pub const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 1_000;
+}
+
 impl Default for HubConfig {
     fn default() -> HubConfig {
         HubConfig {
             node: "herald".into(),
             max_rooms: 1_000_000,
+            max_subscriptions_per_connection: HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
             filters: Options::default(),
             lock_stripes: 1024,
             auth: AuthConfig::default(),
@@ -218,7 +227,7 @@ impl Hub {
         delivery: Arc<dyn Delivery>,
     ) -> Hub {
         Hub {
-            rooms: Rooms::new(config.max_rooms),
+            rooms: Rooms::with_limits(config.max_rooms, config.max_subscriptions_per_connection),
             locks: DocumentLocks::new(config.lock_stripes),
             identities: Identities::new(config.auth.clone(), config.filters.clone()),
             config,

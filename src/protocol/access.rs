@@ -102,16 +102,17 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may see a room (in lists, counts, as an event target): it needs the
-    /// subscribe right on the room's collection and, where it is restricted, a connection of
-    /// its own in the room. Rooms it may not see are answered as if they did not exist.
-    pub fn sees(&self, state: &State, room: &Room) -> bool {
+    /// Whether the caller may see a room: it needs `right` on the room's collection (subscribe
+    /// to list and count it, publish to send events to it) and, where it is restricted, a
+    /// connection of its own in the room. Rooms it may not see are answered as if they did not
+    /// exist.
+    pub fn sees(&self, right: Right, state: &State, room: &Room) -> bool {
         let Some(rights) = self.rights.as_deref() else {
             return false;
         };
         let name = room.collection();
         let (index, collection) = (&*name.index, &*name.collection);
-        rights.allows(Right::Subscribe, index, collection)
+        rights.allows(right, index, collection)
             && (rights.restrictions(index, collection).is_empty()
                 || self
                     .identity

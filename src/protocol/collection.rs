@@ -56,7 +56,9 @@ fn create(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
         return Err(KuzzleError::unknown_index(index));
     }
     if !valid_name(collection) {
-        return Err(KuzzleError::invalid_collection_name(collection));
+        return Err(KuzzleError::invalid_collection_name(&super::shown(
+            collection,
+        )));
     }
     ctx.hub
         .names()

@@ -62,6 +62,20 @@ fn change_error(
     }
 }
 
+/// Longest document id (Elasticsearch's limit, hence Kuzzle's).
+const MAX_ID_BYTES: usize = 512;
+
+/// A client-supplied document id: not empty, at most [`MAX_ID_BYTES`].
+fn checked_id(id: &str) -> Result<&str, KuzzleError> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(KuzzleError::invalid_argument(
+            "_id",
+            &format!("a non-empty string of at most {MAX_ID_BYTES} bytes"),
+        ));
+    }
+    Ok(id)
+}
+
 /// The operation of a single-document action, from its body.
 fn operation(action: &str, body: Option<&Value>) -> Result<Operation, KuzzleError> {
     let object = |value: Option<&Value>, name: &str| match value {
@@ -126,6 +140,7 @@ fn single(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value
     } else {
         Some(required_str(request, "_id")?)
     };
+    let id = id.map(checked_id).transpose()?;
     let operation = operation(action, request.args.get("body"))?;
     let change = DocumentChange::new(index, collection, id, operation);
     let origin = caller.origin(ctx, request, "document");
@@ -168,10 +183,10 @@ fn batch_write(
         } else {
             item.get("body")
         };
-        let parsed = if id.is_none() && action != "mCreate" {
-            Err(KuzzleError::missing_argument("_id"))
-        } else {
-            operation(action, body)
+        let parsed = match id.map(checked_id).transpose() {
+            Err(e) => Err(e),
+            Ok(None) if action != "mCreate" => Err(KuzzleError::missing_argument("_id")),
+            Ok(_) => operation(action, body),
         };
         match parsed {
             Ok(op) => {
@@ -199,6 +214,11 @@ fn batch_write(
     Ok(json!({"successes": successes, "errors": errors}))
 }
 
+/// A batch item's id, if it is a string `checked_id` accepts.
+fn usable(id: &Value) -> Option<&str> {
+    id.as_str().filter(|id| checked_id(id).is_ok())
+}
+
 fn batch_delete(
     ctx: &Context<'_>,
     caller: &Caller,
@@ -210,16 +230,20 @@ fn batch_delete(
     let origin = caller.origin(ctx, request, "document");
     let changes: Vec<DocumentChange> = ids
         .iter()
-        .filter_map(Value::as_str)
+        .filter_map(usable)
         .map(|id| DocumentChange::delete(index, collection, id))
         .collect();
     let mut outcomes = ctx.hub.apply_batch(&origin, &changes).into_iter();
     let mut successes = Vec::new();
     let mut errors = Vec::new();
-    // In request order: ids that are not strings were left out of the batch.
+    // In request order: ids that are not usable strings were left out of the batch.
     for id in ids {
-        let Some(id) = id.as_str() else {
-            errors.push(json!({"_id": id, "reason": "the id must be a string"}));
+        let Some(id) = usable(id) else {
+            let reason = match id.as_str() {
+                Some(s) => checked_id(s).err().map(|e| e.message).unwrap_or_default(),
+                None => "the id must be a string".to_owned(),
+            };
+            errors.push(json!({"_id": id, "reason": reason}));
             continue;
         };
         match outcomes.next() {
@@ -244,6 +268,9 @@ fn lookup(
 ) -> Result<Option<Value>, KuzzleError> {
     let index = required_str(request, "index")?;
     let collection = required_str(request, "collection")?;
+    if checked_id(id).is_err() {
+        return Ok(None);
+    }
     let stored = ctx
         .hub
         .get(index, collection, id)

@@ -182,6 +182,19 @@ impl KuzzleError {
         )
     }
 
+    /// A connection subscribed to as many rooms as it may (`--max-subscriptions`).
+    pub fn too_many_subscriptions(max: usize) -> Self {
+        Self::new(
+            "core.realtime.too_many_subscriptions",
+            code(0, 1, 100),
+            429,
+            format!(
+                "Unable to subscribe: this connection is already in {max} rooms (the maximum)."
+            ),
+            vec![max.to_string()],
+        )
+    }
+
     // ---- security ----
 
     /// A malformed, wrongly signed or otherwise unacceptable token.
@@ -320,6 +333,28 @@ impl KuzzleError {
             400,
             message.into(),
             vec![message.into()],
+        )
+    }
+
+    /// An HTTP request not received in time (`Config::request_timeout`).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            "network.http.timeout",
+            code(3, 1, 100),
+            408,
+            "Request not received in time.".into(),
+            vec![],
+        )
+    }
+
+    /// Too many requests on one connection (`--max-requests-per-second`).
+    pub fn too_many_requests(rate: u32) -> Self {
+        Self::new(
+            "api.process.too_many_requests",
+            code(2, 2, 8),
+            429,
+            format!("Too many requests: this connection may send {rate} per second."),
+            vec![rate.to_string()],
         )
     }
 

@@ -104,21 +104,15 @@ fn send(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, 
     let event = event(body)?;
     let target = target(body)?;
     if let EventTarget::Room(room_id) = &target {
-        // A room the caller may not see does not exist for it.
-        let collection = {
-            let state = ctx.hub.rooms().read();
-            state
-                .room_by_name(room_id)
-                .filter(|room| caller.sees(&state, room))
-                .map(|room| room.collection().clone())
+        // The publish right on the room's collection is needed; a room the caller may not
+        // send to does not exist for it (no answer tells whether it exists).
+        let state = ctx.hub.rooms().read();
+        let visible = state
+            .room_by_name(room_id)
+            .is_some_and(|room| caller.sees(Right::Publish, &state, room));
+        if !visible {
+            return Err(KuzzleError::room_not_found(room_id));
         }
-        .ok_or_else(|| KuzzleError::room_not_found(room_id))?;
-        caller.require(
-            Right::Publish,
-            request,
-            &collection.index,
-            &collection.collection,
-        )?;
     }
     let origin = caller.origin(ctx, request, "events");
     let delivered =

@@ -23,14 +23,14 @@ pub fn handle(ctx: &Context<'_>, request: &Request) -> Option<Result<Value, Kuzz
 }
 
 /// Kuzzle's (Elasticsearch's) naming rule for indexes and collections: not empty, at most
-/// 126 bytes, lowercase, none of `\/*?"<>| \t\r\n,+#:%.&`.
+/// 126 bytes, lowercase, none of `\/*?"<>| \t\r\n,+#:%.&` nor any control character.
 pub(super) fn valid_name(name: &str) -> bool {
     const FORBIDDEN: &str = "\\/*?\"<>| \t\r\n,+#:%.&";
     !name.is_empty()
         && name.len() <= 126
         && !name
             .chars()
-            .any(|c| c.is_uppercase() || FORBIDDEN.contains(c))
+            .any(|c| c.is_uppercase() || c.is_control() || FORBIDDEN.contains(c))
 }
 
 pub(super) fn storage_error(e: StoreError) -> KuzzleError {
@@ -40,7 +40,7 @@ pub(super) fn storage_error(e: StoreError) -> KuzzleError {
 fn create(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {
     let index = required_str(request, "index")?;
     if !valid_name(index) {
-        return Err(KuzzleError::invalid_index_name(index));
+        return Err(KuzzleError::invalid_index_name(&super::shown(index)));
     }
     if !ctx.hub.names().create(index, None).map_err(storage_error)? {
         return Err(KuzzleError::index_already_exists(index));

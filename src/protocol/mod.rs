@@ -77,6 +77,34 @@ pub fn parse(bytes: &[u8]) -> Incoming {
     }
 }
 
+/// The frame refused for its size, answered with its `requestId` when the frame starts with
+/// one (as the SDK writes it), so that the client waiting for that id gets its answer. Only
+/// the first bytes are looked at: the frame is not parsed.
+pub fn too_large(bytes: &[u8], limit: usize) -> Value {
+    let error = KuzzleError::request_too_large(bytes.len(), limit);
+    let mut response = rejection(sniff_request_id(bytes).map(Value::String), &error);
+    if let Some(id) = response.get("requestId").cloned() {
+        response["room"] = id;
+    }
+    response
+}
+
+/// The value of a `"requestId"` key among the first 4 KiB of a JSON frame, if it is a string.
+fn sniff_request_id(bytes: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"\"requestId\"";
+    let head = &bytes[..bytes.len().min(4096)];
+    let at = head.windows(KEY.len()).position(|w| w == KEY)?;
+    let rest = &head[at + KEY.len()..];
+    let colon = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+    if rest[colon] != b':' {
+        return None;
+    }
+    let value = &rest[colon + 1..];
+    let start = value.iter().position(|&b| !b.is_ascii_whitespace())?;
+    let mut strings = serde_json::Deserializer::from_slice(&value[start..]).into_iter::<String>();
+    strings.next()?.ok()
+}
+
 /// An envelope refused before routing: the request id as sent (if any) and the error.
 #[derive(Debug)]
 pub struct Refused {
@@ -207,6 +235,7 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
     }
     let caller = access::caller(ctx, request)?;
     access::authorize(&caller, request)?;
+    check_names(request)?;
     let result = match request.controller.as_str() {
         "realtime" => realtime::handle(ctx, &caller, request),
         "document" => document::handle(ctx, &caller, request),
@@ -223,6 +252,39 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
             &request.action,
         ))
     })
+}
+
+/// Index and collection names of the actions that may create them (document writes register
+/// their collection) or name them: Kuzzle's rule (`index::valid_name`), checked once here for
+/// every such action. The reserved `%herald` index passes only where it is meant to.
+fn check_names(request: &Request) -> Result<(), KuzzleError> {
+    let names = match (request.controller.as_str(), request.action.as_str()) {
+        ("document", _) | ("realtime", "publish") => true,
+        ("realtime", "subscribe") => {
+            request.args.get("index").and_then(Value::as_str) != Some(crate::identity::EVENTS_INDEX)
+        }
+        _ => false,
+    };
+    if !names {
+        return Ok(());
+    }
+    let arg = |name: &str| request.args.get(name).and_then(Value::as_str);
+    // Missing names are reported by the controller.
+    if let Some(index) = arg("index").filter(|i| !index::valid_name(i)) {
+        return Err(KuzzleError::invalid_index_name(&shown(index)));
+    }
+    if let Some(collection) = arg("collection").filter(|c| !index::valid_name(c)) {
+        return Err(KuzzleError::invalid_collection_name(&shown(collection)));
+    }
+    Ok(())
+}
+
+/// A client-supplied name as an error message shows it: at most 128 characters.
+pub(crate) fn shown(name: &str) -> String {
+    match name.char_indices().nth(128) {
+        Some((end, _)) => format!("{}...", &name[..end]),
+        None => name.to_owned(),
+    }
 }
 
 /// The response envelope. `with_room`: WebSocket responses carry `room` = `requestId`.

@@ -70,6 +70,7 @@ fn room_error(e: RoomError, room: &str) -> KuzzleError {
         RoomError::RoomNotFound => KuzzleError::room_not_found(room),
         RoomError::NotSubscribed => KuzzleError::not_subscribed(room),
         RoomError::TooManyRooms => KuzzleError::too_many_rooms(),
+        RoomError::TooManySubscriptions { max } => KuzzleError::too_many_subscriptions(max),
         RoomError::UnknownConnection => KuzzleError::internal("unknown connection"),
     }
 }
@@ -144,7 +145,7 @@ fn count(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value,
     let state = ctx.hub.rooms().read();
     let count = state
         .room_by_name(room_id)
-        .filter(|room| caller.sees(&state, room))
+        .filter(|room| caller.sees(Right::Subscribe, &state, room))
         .map_or(0, |room| room.count());
     Ok(json!({ "count": count }))
 }
@@ -154,7 +155,7 @@ fn list(ctx: &Context<'_>, caller: &Caller) -> Value {
     let list = ctx
         .hub
         .rooms()
-        .list_where(|state, room| caller.sees(state, room));
+        .list_where(|state, room| caller.sees(Right::Subscribe, state, room));
     serde_json::to_value(list).unwrap_or_else(|_| json!({}))
 }
 

@@ -74,6 +74,8 @@ pub enum RoomError {
     NotSubscribed,
     /// The room limit is reached (413 `core.realtime.too_many_rooms`).
     TooManyRooms,
+    /// The connection is in as many rooms as it may be.
+    TooManySubscriptions { max: usize },
 }
 
 impl fmt::Display for RoomError {
@@ -83,6 +85,7 @@ impl fmt::Display for RoomError {
             RoomError::RoomNotFound => "the room does not exist",
             RoomError::NotSubscribed => "not subscribed to this room",
             RoomError::TooManyRooms => "too many rooms",
+            RoomError::TooManySubscriptions { .. } => "too many subscriptions on this connection",
         })
     }
 }
@@ -249,14 +252,22 @@ pub struct Rooms {
     state: RwLock<State>,
     /// Maximum number of rooms; 0 = unlimited.
     max_rooms: usize,
+    /// Maximum number of rooms one connection may be in; 0 = unlimited. Without it one client
+    /// could fill the room limit that every other client shares.
+    max_per_connection: usize,
 }
 
 impl Rooms {
     pub fn new(max_rooms: usize) -> Rooms {
+        Rooms::with_limits(max_rooms, 0)
+    }
+
+    pub fn with_limits(max_rooms: usize, max_per_connection: usize) -> Rooms {
         Rooms {
             matcher: Engine::new(),
             state: RwLock::new(State::default()),
             max_rooms,
+            max_per_connection,
         }
     }
 
@@ -321,14 +332,32 @@ impl Rooms {
         if !state.connections.contains_key(&connection) {
             return Err(RoomError::UnknownConnection);
         }
+        // Checked before a room is made: a refused subscription leaves nothing behind.
+        let max = self.max_per_connection;
+        let admits = |state: &State, room: &RoomId| {
+            max == 0
+                || state
+                    .connections
+                    .get(&connection)
+                    .is_none_or(|c| c.rooms.len() < max || c.rooms.contains(room))
+        };
         let room_id = match target {
-            Target::Room(name) => *state.by_name.get(name).ok_or(RoomError::RoomNotFound)?,
+            Target::Room(name) => {
+                let id = *state.by_name.get(name).ok_or(RoomError::RoomNotFound)?;
+                if !admits(state, &id) {
+                    return Err(RoomError::TooManySubscriptions { max });
+                }
+                id
+            }
             Target::Filter {
                 collection,
                 filter,
                 restriction,
             } => {
                 let id = RoomId::derive(&collection, &filter.canonical);
+                if !admits(state, &id) {
+                    return Err(RoomError::TooManySubscriptions { max });
+                }
                 if !state.rooms.contains_key(&id) {
                     if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
                         return Err(RoomError::TooManyRooms);

@@ -40,6 +40,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use super::limits::RateLimit;
 use super::{blocking, State};
 use crate::delivery::{ConnectionId, Frame, Inbox};
 use crate::protocol::{self, Context, Incoming, KuzzleError, Request};
@@ -53,6 +54,7 @@ type Close = Option<(u16, &'static str)>;
 
 /// Close codes. Never 1000 for a server-side close: the SDK would not reconnect.
 const GOING_AWAY: u16 = 1001;
+const INVALID_DATA: u16 = 1007;
 const TOO_BIG: u16 = 1009;
 const TRY_AGAIN: u16 = 1011;
 const SHUTTING_DOWN: Close = Some((GOING_AWAY, "server shutting down"));
@@ -88,6 +90,7 @@ pub(crate) async fn serve(socket: Socket, state: Arc<State>, peer: SocketAddr) {
         connection,
         out: Vec::with_capacity(4),
         flush_pending: false,
+        rate: RateLimit::new(state.config.max_requests_per_second),
     };
     let close = match session.run().await {
         Err(close) => close,
@@ -121,6 +124,8 @@ struct Session<'a> {
     out: Vec<Message>,
     /// tungstenite queued a reply of its own (a pong, a close) that only a flush sends.
     flush_pending: bool,
+    /// Requests this connection may still send now.
+    rate: RateLimit,
 }
 
 impl Session<'_> {
@@ -193,6 +198,11 @@ impl Session<'_> {
                 tracing::debug!(connection = %self.connection, error = %e, "message too big");
                 return Err(Some((TOO_BIG, "message too big")));
             }
+            // RFC 6455 7.4.1: 1007 for a text message that is not UTF-8.
+            Some(Err(WsError::Utf8(e))) => {
+                tracing::debug!(connection = %self.connection, error = %e, "invalid UTF-8");
+                return Err(Some((INVALID_DATA, "text message is not valid UTF-8")));
+            }
             Some(Err(e)) => {
                 tracing::debug!(connection = %self.connection, error = %e, "websocket read error");
                 return Err(None);
@@ -220,16 +230,21 @@ impl Session<'_> {
     }
 
     /// The response frame to one request frame.
-    fn answer(&self, bytes: &[u8]) -> String {
+    fn answer(&mut self, bytes: &[u8]) -> String {
         let limit = self.state.config.max_frame_bytes;
         if bytes.len() > limit {
-            let error = KuzzleError::request_too_large(bytes.len(), limit);
-            return serde_json::json!({"status": error.status, "error": error.to_json(), "result": null})
-                .to_string();
+            return protocol::too_large(bytes, limit).to_string();
         }
         match protocol::parse(bytes) {
             Incoming::Ping => protocol::PONG.to_owned(),
             Incoming::Rejected(value) => value.to_string(),
+            Incoming::Request(request) if !self.rate.take() => {
+                let refused = Err(KuzzleError::too_many_requests(
+                    self.state.config.max_requests_per_second,
+                ));
+                let node = &self.state.hub.config().node;
+                protocol::response(&request, &refused, node, true).to_string()
+            }
             Incoming::Request(request) => {
                 let ctx = Context {
                     hub: &self.state.hub,

@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
+use super::limits::Permit;
 use super::{connection, State};
 
 /// An HTTP response as warp builds them (so both kinds share hyper's service type).
@@ -41,7 +42,13 @@ pub(crate) fn is_upgrade<B>(request: &Request<B>) -> bool {
 
 /// Answers an upgrade request. On success the connection task starts once hyper hands the
 /// socket over (after the 101 response is written).
-pub(crate) fn accept<B>(mut request: Request<B>, state: &Arc<State>, peer: SocketAddr) -> Reply {
+/// `permit` counts the connection against the connection limits for as long as it lives.
+pub(crate) fn accept<B>(
+    mut request: Request<B>,
+    state: &Arc<State>,
+    peer: SocketAddr,
+    permit: Arc<Permit>,
+) -> Reply {
     let key = match check(&request) {
         Ok(key) => key,
         Err((status, reason)) => return refuse(status, reason),
@@ -59,6 +66,7 @@ pub(crate) fn accept<B>(mut request: Request<B>, state: &Arc<State>, peer: Socke
                 )
                 .await;
                 connection::serve(socket, task_state, peer).await;
+                drop(permit);
             }
             Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
         }

@@ -95,6 +95,11 @@ fn json_reply(status: u16, value: &Value) -> warp::reply::Response {
     warp::reply::with_status(warp::reply::json(value), status).into_response()
 }
 
+/// The answer to a request that took longer than the request timeout (a body trickled in).
+pub(crate) fn request_timeout() -> warp::reply::Response {
+    error_reply(&KuzzleError::request_timeout())
+}
+
 fn error_reply(error: &KuzzleError) -> warp::reply::Response {
     let body = serde_json::json!({
         "status": error.status,

@@ -15,6 +15,7 @@ mod connection;
 mod expiry;
 mod handshake;
 mod http;
+mod limits;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -54,6 +55,23 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// How long a client may take to send a request's headers (a WebSocket upgrade included):
+    /// a connection that trickles them in (slowloris) is closed.
+    pub header_timeout: Duration,
+    /// How long one HTTP request may take, body included, before it is answered 408.
+    pub request_timeout: Duration,
+    /// Open connections (HTTP and WebSocket) at most; above it new ones are closed at once.
+    /// `run` lowers it below the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// Open connections from one IP address at most (0 = unlimited).
+    pub max_connections_per_address: usize,
+    /// Whether the per-address limit also applies to loopback peers. Off by default: behind a
+    /// reverse proxy on the same machine, every client comes from 127.0.0.1.
+    pub limit_loopback: bool,
+    /// Requests a WebSocket connection may send per second, on average (bursts of as many are
+    /// allowed); beyond it requests are answered 429 `api.process.too_many_requests` without
+    /// being run. 0 = unlimited.
+    pub max_requests_per_second: u32,
     /// The document store of the engine.
     pub store: Arc<dyn DocumentStore>,
     /// Engine settings (node id, room limit, filter limits).
@@ -72,6 +90,12 @@ impl Default for Config {
             write_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 100_000,
+            max_connections_per_address: 1_000,
+            limit_loopback: false,
+            max_requests_per_second: 10_000,
             store: Arc::new(MemoryStore::new()),
             hub: HubConfig::default(),
         }
@@ -90,6 +114,8 @@ pub(crate) struct State {
     pub stopping: AtomicBool,
     /// Every connection task (HTTP and WebSocket), awaited at shutdown.
     pub tasks: TaskTracker,
+    /// Open TCP connections, in total and per address.
+    pub connections: limits::Connections,
 }
 
 /// Serves connections from `listener` until `shutdown` completes, then closes everything.
@@ -102,6 +128,11 @@ pub async fn run(
         frames: config.queue_capacity,
         bytes: config.queue_bytes,
     }));
+    let (config_max_connections, max_per_address, limit_loopback) = (
+        config.max_connections,
+        config.max_connections_per_address,
+        config.limit_loopback,
+    );
     let hub = Hub::new(
         config.hub.clone(),
         Arc::clone(&config.store),
@@ -114,6 +145,11 @@ pub async fn run(
         shutdown: CancellationToken::new(),
         stopping: AtomicBool::new(false),
         tasks: TaskTracker::new(),
+        connections: limits::Connections::new(
+            limits::below_descriptor_limit(config_max_connections),
+            max_per_address,
+            limit_loopback,
+        ),
     });
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");
@@ -132,12 +168,20 @@ pub async fn run(
                 continue;
             }
         };
+        // Over a limit: closed at once, so the limits hold whatever a client opens.
+        let Some(permit) = state.connections.admit(peer.ip()) else {
+            tracing::debug!(%peer, "connection limit reached: closed");
+            continue;
+        };
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }
-        state
-            .tasks
-            .spawn(serve_tcp(stream, peer, Arc::clone(&state)));
+        state.tasks.spawn(serve_tcp(
+            stream,
+            peer,
+            Arc::clone(&state),
+            Arc::new(permit),
+        ));
     }
     drop(listener);
     tracing::info!("shutting down: closing connections");
@@ -155,19 +199,36 @@ pub async fn run(
     Ok(())
 }
 
-/// One TCP connection: HTTP/1 with upgrades, finished gracefully at shutdown.
-async fn serve_tcp(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
+/// One TCP connection: HTTP/1 with upgrades, finished gracefully at shutdown. `permit` counts
+/// it against the connection limits until it ends, a WebSocket it became included.
+async fn serve_tcp(
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: Arc<State>,
+    permit: Arc<limits::Permit>,
+) {
     let shutdown = state.shutdown.clone();
+    let header_timeout = state.config.header_timeout;
     let routes = warp::service(http::routes(Arc::clone(&state)));
+    let request_timeout = state.config.request_timeout;
     let service = hyper::service::service_fn(move |request: ::http::Request<Incoming>| {
         if handshake::is_upgrade(&request) {
-            let response = handshake::accept(request, &state, peer);
+            let response = handshake::accept(request, &state, peer, Arc::clone(&permit));
             Either::Left(std::future::ready(Ok::<_, Infallible>(response)))
         } else {
-            Either::Right(routes.clone().call(request))
+            // Bounds a body sent one byte at a time, as the header timeout bounds headers.
+            let call = routes.clone().call(request);
+            Either::Right(async move {
+                match tokio::time::timeout(request_timeout, call).await {
+                    Ok(response) => response,
+                    Err(_) => Ok(http::request_timeout()),
+                }
+            })
         }
     });
     let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);

@@ -679,6 +679,13 @@ impl Parser<'_> {
                 if points.len() < 3 {
                     return p.err("at least 3 points are required to build a polygon");
                 }
+                let max = p.options.max_polygon_points;
+                if points.len() > max {
+                    return p.err(format!(
+                        "too many points: {} (max: {max} points per polygon)",
+                        points.len()
+                    ));
+                }
                 let mut ring = Vec::with_capacity(points.len());
                 for point in points {
                     match geo::parse_point(point) {
