@@ -25,8 +25,9 @@
 //!   connection with batched writes, slow-client closing, token expiry, graceful shutdown.
 //!
 //! The `herald` binary (`src/main.rs`, `src/cli/`) exposes the offline filter tools
-//! (`normalize`, `match`, `bench-match`) and `serve`, the network server;
-//! `herald-load` (`src/bin/`) measures the server's fanout over real sockets.
+//! (`normalize`, `match`, `bench-match`) and `serve`, the network server. The benchmark tools
+//! (workload generators, `herald-workload`, the `herald-load` fanout tool, criterion benches)
+//! are the `herald-bench` crate, in `bench/`.
 pub mod delivery;
 pub mod identity;
 pub mod notify;
