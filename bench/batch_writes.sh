@@ -5,10 +5,11 @@
 # (one commit each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin herald
+cargo build --release --quiet -p herald --bin herald
+target=${CARGO_TARGET_DIR:-target}
 port=${HERALD_BENCH_PORT:-17610}
 data=$(mktemp -d)
-./target/release/herald serve --data-dir "$data" --port "$port" 2>/dev/null &
+"$target/release/herald" serve --data-dir "$data" --port "$port" 2>/dev/null &
 pid=$!
 trap 'kill -TERM $pid; wait $pid || true; rm -rf "$data"' EXIT
 sleep 1

@@ -4,7 +4,7 @@
 #
 #   bash bench/compare.sh [OUT_DIR] [SECONDS]
 #
-# Generates the workloads with `herald gen-workload` (seed 1), runs `herald bench-match` and
+# Generates the workloads with `herald-workload` (seed 1), runs `herald bench-match` and
 # `node bench/koncorde/bench-match.js` on each, one after the other (never concurrently), and
 # prints one JSON line per run plus a ratio table. Needs Node.js and a C++ toolchain for
 # Koncorde's native add-ons (`npm ci` in bench/koncorde). The 1M realistic run registers a
@@ -17,8 +17,10 @@ out=${1:-/tmp/herald-compare}
 seconds=${2:-5}
 mkdir -p "$out"
 
-cargo build --release --quiet
-herald=./target/release/herald
+cargo build --release --quiet -p herald -p herald-bench --bin herald --bin herald-workload
+target=${CARGO_TARGET_DIR:-target}
+herald=$target/release/herald
+herald_workload=$target/release/herald-workload
 (cd bench/koncorde && [ -d node_modules/koncorde ] || npm ci --no-audit --no-fund)
 
 runs=()
@@ -35,7 +37,7 @@ for run in "${runs[@]}"; do
   set -- $run
   name=$1 n=$2
   dir="$out/$name-$n"
-  [ -f "$dir/filters.jsonl" ] || "$herald" gen-workload --name "$name" --filters "$n" --docs 1000 --out "$dir" 2>/dev/null
+  [ -f "$dir/filters.jsonl" ] || "$herald_workload" --name "$name" --filters "$n" --docs 1000 --out "$dir" 2>/dev/null
   for _ in $(seq "${HERALD_COMPARE_REPEAT:-1}"); do
     h=$("$herald" bench-match --filters "$dir/filters.jsonl" --docs "$dir/docs.jsonl" --seconds "$seconds")
     k=$(node --max-old-space-size=16384 bench/koncorde/bench-match.js --filters "$dir/filters.jsonl" --docs "$dir/docs.jsonl" --seconds "$seconds")

@@ -12,7 +12,8 @@
 # that does not depend on that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin herald --bin herald-load
+cargo build --release --quiet -p herald -p herald-bench --bin herald --bin herald-load
+target=${CARGO_TARGET_DIR:-target}
 port=${HERALD_BENCH_PORT:-17512}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -20,13 +21,13 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 run() { # label, herald-load args...
   local label=$1; shift
-  ./target/release/herald serve --ephemeral --port "$port" 2>/dev/null &
+  "$target/release/herald" serve --ephemeral --port "$port" 2>/dev/null &
   local pid=$!
   sleep 1
   local t0; t0=$(cpu_ticks "$pid")
   local r0; r0=$(rss_kb "$pid")
   local load_cpu; load_cpu=$(mktemp)
-  local out; out=$( { TIMEFORMAT='%U %S'; time ./target/release/herald-load fanout --server "127.0.0.1:$port" "$@"; } 2>"$load_cpu")
+  local out; out=$( { TIMEFORMAT='%U %S'; time "$target/release/herald-load" fanout --server "127.0.0.1:$port" "$@"; } 2>"$load_cpu")
   local t1; t1=$(cpu_ticks "$pid")
   kill -TERM "$pid"; wait "$pid" || true
   python3 - "$label" "$out" "$t0" "$t1" "$r0" "$(getconf CLK_TCK)" "$(tail -1 "$load_cpu")" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
@@ -51,11 +52,11 @@ run "maximum rate" --subscribers 1000 --rooms 100 --publishers 2 --rate 0 --seco
 
 # Idle connections: subscribe 10,000 sockets, publish almost nothing, read the server's RSS
 # while they are connected.
-./target/release/herald serve --ephemeral --port "$port" 2>/dev/null &
+"$target/release/herald" serve --ephemeral --port "$port" 2>/dev/null &
 pid=$!
 sleep 1
 r0=$(rss_kb "$pid")
-./target/release/herald-load fanout --server "127.0.0.1:$port" --subscribers 10000 --rooms 100 \
+"$target/release/herald-load" fanout --server "127.0.0.1:$port" --subscribers 10000 --rooms 100 \
   --publishers 1 --rate 1 --seconds 8 --local-addresses 8 > /tmp/herald-idle.json &
 load=$!
 sleep 6

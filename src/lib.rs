@@ -23,12 +23,11 @@
 //! * [`server`] — `herald serve`: one port for WebSocket and HTTP (own accept loop on hyper;
 //!   WebSocket upgrades answered before warp's HTTP routes), one task per WebSocket
 //!   connection with batched writes, slow-client closing, token expiry, graceful shutdown.
-//! * [`workload`] — seeded benchmark workloads (filters and documents) shared by `herald
-//!   bench-match`, the criterion benches and the Koncorde harness.
 //!
 //! The `herald` binary (`src/main.rs`, `src/cli/`) exposes the offline filter tools
-//! (`normalize`, `match`, `bench-match`, `gen-workload`) and `serve`, the network server;
-//! `herald-load` (`src/bin/`) measures the server's fanout over real sockets.
+//! (`normalize`, `match`, `bench-match`) and `serve`, the network server. The benchmark tools
+//! (workload generators, `herald-workload`, the `herald-load` fanout tool, criterion benches)
+//! are the `herald-bench` crate, in `bench/`.
 pub mod delivery;
 pub mod identity;
 pub mod notify;
@@ -36,4 +35,3 @@ pub mod protocol;
 pub mod rooms;
 pub mod server;
 pub mod store;
-pub mod workload;

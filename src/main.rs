@@ -45,24 +45,6 @@ enum Command {
         #[command(flatten)]
         limits: cli::FilterLimits,
     },
-    /// Write a benchmark workload as filters.jsonl and docs.jsonl.
-    GenWorkload {
-        /// realistic, heavy, or koncorde-<keyword>.
-        #[arg(long)]
-        name: String,
-        /// Number of filters.
-        #[arg(long, default_value_t = 10_000)]
-        filters: usize,
-        /// Number of documents.
-        #[arg(long, default_value_t = 1_000)]
-        docs: usize,
-        /// Random seed (same seed, same files).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-    },
     /// Measure matching throughput on a workload; prints one JSON line.
     BenchMatch {
         /// File of filters, one JSON value per line (rejected lines are counted and skipped).
@@ -91,13 +73,6 @@ fn main() -> ExitCode {
             docs,
             limits,
         } => cli::matching::run(&filters, &docs, &limits.options()),
-        Command::GenWorkload {
-            name,
-            filters,
-            docs,
-            seed,
-            out,
-        } => cli::gen_workload::run(&name, filters, docs, seed, &out),
         Command::BenchMatch {
             filters,
             docs,

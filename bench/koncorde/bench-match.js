@@ -6,7 +6,8 @@
 //   node bench-match.js --filters F --docs D [--seconds S] [--verbose]
 //
 // F and D are JSON Lines files (one filter / one document per line), as
-// written by Herald's workload generators (`herald::workload::write_jsonl`).
+// written by Herald's workload generators (`herald-workload`,
+// `herald_bench::workload::write_jsonl`).
 // Registers every filter of F in one Koncorde 4.7.0 instance with default
 // options (rejected filters are counted and skipped), parses D, then calls
 // koncorde.test(doc) round-robin over the documents for S seconds (default 5)

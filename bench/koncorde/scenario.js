@@ -8,7 +8,7 @@
 //   node scenario.js --generate [--keyword K] [--seconds S] [--n N] [--one-doc]
 //
 // Default: read the files written by Herald's generator
-// (`herald::workload::koncorde_scenario`, see src/workload/mod.rs), i.e.
+// (`herald_bench::workload::koncorde_scenario`, see bench/src/workload/mod.rs), i.e.
 // DIR/koncorde-<keyword>-10k/{filters,docs}.jsonl with DIR defaulting to
 // $HERALD_WORKLOAD_DIR or /tmp/herald-workloads. Both engines then see the
 // very same filters and documents: this is the mode to compare them.
@@ -163,7 +163,7 @@ function main() {
       const f = path.join(sub, 'filters.jsonl');
       if (!fs.existsSync(f)) {
         process.stderr.write(
-          `${f} not found: write the files with Herald's generator first (see src/workload/mod.rs), or use --generate\n`,
+          `${f} not found: write the files with Herald's generator first (see bench/src/workload/mod.rs), or use --generate\n`,
         );
         process.exit(1);
       }

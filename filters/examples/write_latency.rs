@@ -2,7 +2,7 @@
 //! workload, and (with `--probe`) how long they make matching wait.
 //!
 //! ```text
-//! cargo run --release -- gen-workload --name realistic --filters 100000 --out /tmp/w
+//! cargo run --release -p herald-bench --bin herald-workload -- --name realistic --filters 100000 --out /tmp/w
 //! cargo run --release -p herald-filters --example write_latency -- /tmp/w/filters.jsonl
 //! # with a second thread matching the documents meanwhile:
 //! cargo run --release -p herald-filters --example write_latency -- /tmp/w/filters.jsonl /tmp/w/docs.jsonl

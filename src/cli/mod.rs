@@ -1,7 +1,6 @@
 //! Subcommands of the `herald` binary, one per module.
 
 pub mod bench_match;
-pub mod gen_workload;
 pub mod matching;
 pub mod normalize;
 pub mod serve;

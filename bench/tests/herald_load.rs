@@ -1,8 +1,40 @@
 //! Smoke test of `herald-load fanout` against an in-process server.
 
-mod server_support;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use server_support::Server;
+use herald::server::{self, Config};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// `herald serve` on port 0, in this process (as the server tests' `Server`).
+struct Server {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server::run(listener, Config::default(), async move {
+            let _ = stopped.await;
+        }));
+        Server { addr, stop, handle }
+    }
+
+    /// Graceful shutdown; waits for `run` to return.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(10), self.handle)
+            .await
+            .expect("server stops in time");
+        result.expect("server task").expect("server result");
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanout_prints_one_json_line_with_no_loss() {

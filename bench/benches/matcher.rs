@@ -1,15 +1,16 @@
 //! Criterion benchmarks of Herald's matcher (`herald_filters::engine`).
 //!
-//! Run them all with `cargo bench --bench matcher` (about 3 minutes on 2 cores), or a
-//! subset with a filter: `cargo bench --bench matcher -- realistic/100000`. Every workload comes
-//! from the seeded generators of `herald::workload` (seed 1, the default of `herald
-//! gen-workload`), so the inputs are the ones the Koncorde harness reads. Setup (generation,
-//! normalization, registration) runs once per benchmark, outside the timed part, and only for
-//! the benchmarks the filter selects: a filtered-out benchmark costs nothing. (Criterion does
-//! not expose its filter, so the setup runs in the first call of the benchmark's closure. Its
-//! warm-up only counts the timed part, but `--quick` counts wall-clock time: a benchmark whose
-//! setup outlasts its measurement time, `realistic/1000000` with its ~15 s, then reports a
-//! single iteration. Run that one without `--quick`.)
+//! Run them all with `cargo bench -p herald-bench --bench matcher` (about 3 minutes on 2
+//! cores), or a subset with a filter: `cargo bench -p herald-bench --bench matcher --
+//! realistic/100000`. Every workload comes from the seeded generators of
+//! `herald_bench::workload` (seed 1, the default of `herald-workload`), so the inputs are the
+//! ones the Koncorde harness reads. Setup (generation, normalization, registration) runs once
+//! per benchmark, outside the timed part, and only for the benchmarks the filter selects: a
+//! filtered-out benchmark costs nothing. (Criterion does not expose its filter, so the setup
+//! runs in the first call of the benchmark's closure. Its warm-up only counts the timed part,
+//! but `--quick` counts wall-clock time: a benchmark whose setup outlasts its measurement time,
+//! `realistic/1000000` with its ~15 s, then reports a single iteration. Run that one without
+//! `--quick`.)
 //!
 //! # Matching groups: one `iter` is one document
 //!
@@ -60,11 +61,11 @@
 //! `bench/koncorde/` runs the same matching loop on Koncorde 4.7.0 with the same inputs:
 //!
 //! ```text
-//! herald gen-workload --name <w> --filters N --out DIR   # w: realistic, heavy, koncorde-<kw>
+//! herald-workload --name <w> --filters N --out DIR   # w: realistic, heavy, alerts, koncorde-<kw>
 //! node bench/koncorde/bench-match.js --filters DIR/filters.jsonl --docs DIR/docs.jsonl
 //! ```
 //!
-//! `gen-workload` defaults to 1,000 documents and seed 1, as here; Koncorde scenarios always
+//! `herald-workload` defaults to 1,000 documents and seed 1, as here; Koncorde scenarios always
 //! have their 8 documents. Its `docs_per_s` compares with the `elem/s` of `koncorde_scenario/
 //! <kw>`, `realistic/<N>` and `heavy/<N>`, and its `register_s` (which includes normalization)
 //! with N divided by the `elem/s` of `normalize_register/realistic`. `herald bench-match` on
@@ -77,14 +78,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion, SamplingMode, Throughput};
-use herald::workload::{alerts, heavy, koncorde_scenario, realistic, Workload, KONCORDE_KEYWORDS};
+use herald_bench::workload::{
+    alerts, heavy, koncorde_scenario, realistic, Workload, KONCORDE_KEYWORDS,
+};
 use herald_filters::engine::{Collection, CollectionName, Engine};
 use herald_filters::{normalize, FilterId, Normalized, Options};
 use serde_json::Value;
 
 /// Documents per generated workload (Koncorde scenarios have their own 8).
 const DOCS: usize = 1000;
-/// Seed of every workload (the default of `herald gen-workload`).
+/// Seed of every workload (the default of `herald-workload`).
 const SEED: u64 = 1;
 /// Size of the workload of the registration and concurrency groups.
 const REGISTER_FILTERS: usize = 100_000;

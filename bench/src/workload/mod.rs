@@ -31,12 +31,13 @@
 //! register the same set; filters within a workload are distinct JSON texts.
 //!
 //! Files: [`write_jsonl`] writes `filters.jsonl` and `docs.jsonl` (one JSON
-//! value per line), the input format of both benchmark harnesses. To produce
-//! the benchmark files without the CLI:
+//! value per line), the input format of both benchmark harnesses; the
+//! `herald-workload` binary writes one workload. To produce all the benchmark
+//! files at once:
 //!
 //! ```text
 //! HERALD_WORKLOAD_DIR=/tmp/herald-workloads \
-//!   cargo test --release --lib workload::tests::write_benchmark_files -- --ignored
+//!   cargo test --release -p herald-bench --lib workload::tests::write_benchmark_files -- --ignored
 //! ```
 //!
 //! which writes `<dir>/{realistic,heavy}-{10k,100k}/` (1,000 documents each)

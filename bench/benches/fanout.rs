@@ -1,9 +1,10 @@
 //! Criterion benchmark of the room engine's fan-out: one document change delivered to 10,000
 //! subscribers in 1,000 rooms.
 //!
-//! Run it with `cargo bench --bench fanout`. Setup (outside the timed part): an in-memory
-//! store, bounded queues, 1,000 rooms on one collection (`{"range": {"v": {"lt": 1000 + i}}}`,
-//! all matching the document `{"v": 0}`), each with 10 connections in one channel (scope all).
+//! Run it with `cargo bench -p herald-bench --bench fanout`. Setup (outside the timed part): an
+//! in-memory store, bounded queues, 1,000 rooms on one collection
+//! (`{"range": {"v": {"lt": 1000 + i}}}`, all matching the document `{"v": 0}`), each with 10
+//! connections in one channel (scope all).
 //!
 //! * `fanout/update`: one `update` of the stored document (lock, read, merge, match, store,
 //!   notify): 1,000 `in` notifications, each serialized once for its channel and queued to its
