@@ -56,6 +56,38 @@ async fn polygons_are_capped_and_a_big_one_is_cheap() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_of_huge_regexps_is_refused_before_it_is_kept() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    // A 4 KB subscribe that would hold about 50 MB of automata.
+    let terms: Vec<Value> = (0..100)
+        .map(|i| json!({"regexp": {"text": format!("[\\s\\S]{{1000}}z_{i}")}}))
+        .collect();
+    let error = client
+        .fail(
+            json!({"controller":"realtime","action":"subscribe","index":"logs",
+            "collection":"lines","body":{"or": terms}}),
+        )
+        .await;
+    assert_eq!(error["id"], "api.assert.koncorde_dsl_error", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("regexps too large"),
+        "{error}"
+    );
+    // Ordinary keyword alerts, a hundred of them, are far below the budget.
+    let words: Vec<Value> = (0..100)
+        .map(|i| json!({"regexp": {"text": {"value": format!("\\berror{i}\\b"), "flags": "i"}}}))
+        .collect();
+    client
+        .subscribe("logs", "lines", json!({"or": words}), json!({}))
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_connection_cannot_take_every_room() {
     let server = Server::start_with(Config {
         hub: HubConfig {

@@ -58,6 +58,10 @@ pub struct Options {
     /// Maximum number of points of one `geoPolygon` (registering a polygon costs time and
     /// memory in proportion to its points).
     pub max_polygon_points: usize,
+    /// Maximum estimated memory of a filter's compiled regexps, in bytes
+    /// ([`regexp::Pattern::memory`]): each pattern is bounded by the regexp module's limits,
+    /// this bounds what a filter of many patterns holds.
+    pub max_regexp_bytes: usize,
 }
 
 impl Options {
@@ -68,6 +72,9 @@ impl Options {
     pub const DEFAULT_MAX_SUBFILTERS: usize = 4096;
     /// Far above real use (a detailed city boundary has a few hundred points).
     pub const DEFAULT_MAX_POLYGON_POINTS: usize = 1000;
+    /// A hundred typical patterns (a few KB each) fit many times over; a hundred patterns of
+    /// the largest size one may have do not.
+    pub const DEFAULT_MAX_REGEXP_BYTES: usize = 4 << 20;
 }
 
 impl Default for Options {
@@ -77,6 +84,7 @@ impl Default for Options {
             max_subfilters: Options::DEFAULT_MAX_SUBFILTERS,
             max_depth: 128,
             max_polygon_points: Options::DEFAULT_MAX_POLYGON_POINTS,
+            max_regexp_bytes: Options::DEFAULT_MAX_REGEXP_BYTES,
         }
     }
 }

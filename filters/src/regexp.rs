@@ -158,6 +158,8 @@ pub struct Pattern {
     matcher: Matcher,
     /// The grams one of which every matching string contains (`crate::grams`), if any.
     grams: Option<Box<[u64]>>,
+    /// Estimated heap held by the compiled matcher, in bytes (see [`Pattern::memory`]).
+    memory: usize,
 }
 
 impl Pattern {
@@ -198,10 +200,21 @@ impl Pattern {
             .build()
             .parse(&translated)
             .ok();
-        let matcher = match hir.as_ref().and_then(compact_dfa) {
-            Some(dfa) => Matcher::Dfa(Box::new(dfa), OnceLock::new()),
+        let (matcher, memory) = match hir.as_ref().and_then(compact_dfa) {
+            Some(dfa) => {
+                let memory = dfa.memory_usage();
+                (Matcher::Dfa(Box::new(dfa), OnceLock::new()), memory)
+            }
             // Also where the pattern is invalid: the `regex` crate's error is the message.
-            None => Matcher::Regex(build_regex(&translated).map_err(|e| fail(condense(&e)))?),
+            None => {
+                let regex = build_regex(&translated).map_err(|e| fail(condense(&e)))?;
+                // The crate keeps a forward and a reverse automaton of about this size.
+                let memory = hir
+                    .as_ref()
+                    .map_or(SIZE_LIMIT, nfa_memory)
+                    .saturating_mul(2);
+                (Matcher::Regex(regex), memory)
+            }
         };
         let grams = hir.as_ref().and_then(crate::grams::required_grams);
         Ok(Pattern {
@@ -210,6 +223,7 @@ impl Pattern {
             translated,
             matcher,
             grams,
+            memory: memory.saturating_add(translated_len_overhead(pattern)),
         })
     }
 
@@ -243,6 +257,14 @@ impl Pattern {
             }
             Matcher::Regex(regex) => regex.is_match(haystack),
         }
+    }
+
+    /// Estimated heap held by the compiled pattern, in bytes: its automata (a compact DFA, or
+    /// the `regex` crate's forward and reverse NFAs, estimated by building one). The crate's
+    /// per-thread search caches come on top, each bounded by [`DFA_SIZE_LIMIT`]. Filters
+    /// budget their patterns with it (`Options::max_regexp_bytes`).
+    pub fn memory(&self) -> usize {
+        self.memory
     }
 
     /// Whether the pattern is matched by a compact DFA (see [`Matcher`]), for tests.
@@ -360,6 +382,25 @@ fn compact_dfa(hir: &regex_syntax::hir::Hir) -> Option<DenseDfa> {
         )
         .build_from_nfa(&nfa)
         .ok()
+}
+
+/// Heap of a Thompson NFA of the pattern (no capture states), or [`SIZE_LIMIT`] when it
+/// cannot be built under that limit.
+fn nfa_memory(hir: &regex_syntax::hir::Hir) -> usize {
+    use regex_automata::nfa::thompson;
+    thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(SIZE_LIMIT)),
+        )
+        .build_from_hir(hir)
+        .map_or(SIZE_LIMIT, |nfa| nfa.memory_usage())
+}
+
+/// The pattern's own strings (source, translation).
+fn translated_len_overhead(pattern: &str) -> usize {
+    2 * pattern.len() + 64
 }
 
 /// The sorted, deduplicated subset of `"ims"` present in `flags`.

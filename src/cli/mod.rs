@@ -33,6 +33,9 @@ pub struct FilterLimits {
     /// Maximum number of points of one `geoPolygon`.
     #[arg(long, env = "HERALD_MAX_POLYGON_POINTS", default_value_t = herald_filters::Options::DEFAULT_MAX_POLYGON_POINTS)]
     pub max_polygon_points: usize,
+    /// Maximum estimated memory of one filter's compiled regexps, in bytes.
+    #[arg(long, env = "HERALD_MAX_REGEXP_BYTES", default_value_t = herald_filters::Options::DEFAULT_MAX_REGEXP_BYTES)]
+    pub max_regexp_bytes: usize,
 }
 
 impl FilterLimits {
@@ -41,6 +44,7 @@ impl FilterLimits {
             max_conditions: self.max_conditions,
             max_subfilters: self.max_subfilters,
             max_polygon_points: self.max_polygon_points,
+            max_regexp_bytes: self.max_regexp_bytes,
             ..herald_filters::Options::default()
         }
     }

@@ -69,6 +69,7 @@ pub(crate) fn parse(filter: &Value, options: &Options) -> Result<Ast> {
         path: String::new(),
         depth: 0,
         leaves: 0,
+        regexp_bytes: 0,
     };
     match filter {
         Value::Object(map) if map.is_empty() => Ok(Ast::Everything),
@@ -127,6 +128,8 @@ struct Parser<'o> {
     depth: usize,
     /// Conditions read so far (every `in`/`ids` value counts).
     leaves: usize,
+    /// Estimated memory of the regexps compiled so far.
+    regexp_bytes: usize,
 }
 
 impl Parser<'_> {
@@ -533,7 +536,18 @@ impl Parser<'_> {
                 }
                 _ => return p.err("must be either a string or a non-empty object"),
             };
-            Pattern::compile(source, flags).or_else(|message| p.err(message))
+            let pattern = Pattern::compile(source, flags).or_else(|message| p.err(message))?;
+            // Each pattern is bounded by the regexp limits; this bounds many of them.
+            p.regexp_bytes = p.regexp_bytes.saturating_add(pattern.memory());
+            let max = p.options.max_regexp_bytes;
+            if p.regexp_bytes > max {
+                return p.err(format!(
+                    "regexps too large: the filter's compiled patterns would take about {} KiB (max: {} KiB per filter)",
+                    p.regexp_bytes >> 10,
+                    max >> 10
+                ));
+            }
+            Ok(pattern)
         })?;
         self.leaf(Condition::Regexp {
             field: field.into(),
