@@ -27,7 +27,16 @@ fn field() -> impl Strategy<Value = String> {
 }
 
 fn point() -> impl Strategy<Value = Value> {
-    (0.0f64..2.0, 0.0f64..2.0).prop_map(|(lat, lon)| json!([lat, lon]))
+    prop_oneof![
+        (0.0f64..2.0, 0.0f64..2.0).prop_map(|(lat, lon)| json!([lat, lon])),
+        cluster_point().prop_map(|(lat, lon)| json!([lat, lon])),
+    ]
+}
+
+/// A point of the dense cluster around (1, 1): about 5 km across, where many small shapes
+/// of every size overlap (geo coverings, inside and boundary cells).
+fn cluster_point() -> impl Strategy<Value = (f64, f64)> {
+    (-0.025f64..0.025, -0.025f64..0.025).prop_map(|(a, b)| (1.0 + a, 1.0 + b))
 }
 
 fn term() -> impl Strategy<Value = Value> {
@@ -58,6 +67,10 @@ fn term() -> impl Strategy<Value = Value> {
             json!({"geoPolygon": {"loc": {"points": v.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>()}}})
         }),
         (0.0f64..1.5, 0.0f64..1.5).prop_map(|(b, l)| json!({"geoBoundingBox": {"loc": {"top": b + 0.5, "bottom": b, "left": l, "right": l + 0.5}}})),
+        // The dense cluster: circles, bands and boxes of 20 m to 5 km around (1, 1).
+        (cluster_point(), 20u32..5_000).prop_map(|((lat, lon), d)| json!({"geoDistance": {"loc": [lat, lon], "distance": format!("{d}m")}})),
+        (cluster_point(), 10u32..2_000, 10u32..3_000).prop_map(|((lat, lon), from, w)| json!({"geoDistanceRange": {"loc": [lat, lon], "from": format!("{from}m"), "to": format!("{}m", from + w)}})),
+        (cluster_point(), 0.0001f64..0.03).prop_map(|((lat, lon), h)| json!({"geoBoundingBox": {"loc": {"top": lat + h, "bottom": lat - h, "left": lon - h, "right": lon + h}}})),
         (field(), scalar()).prop_map(|(f, v)| json!({"match": {f: v}})),
         scalar().prop_map(|v| json!({"match": {"tags": [v]}})),
         (-2i64..2, scalar()).prop_map(|(i, v)| json!({"select": {"field": "tags", "index": i, "query": {"equals": {"value": v}}}})),

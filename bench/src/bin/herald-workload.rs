@@ -17,7 +17,10 @@ use herald_bench::workload;
 #[command(name = "herald-workload", version)]
 struct Args {
     // In `help`, not a doc comment: rustdoc would read `<keyword>` as an HTML tag.
-    #[arg(long, help = "realistic, heavy, alerts, or koncorde-<keyword>.")]
+    #[arg(
+        long,
+        help = "realistic, heavy, alerts, geo, feeds, or koncorde-<keyword>."
+    )]
     name: String,
     /// Number of filters.
     #[arg(long, default_value_t = 10_000)]

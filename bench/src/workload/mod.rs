@@ -2,7 +2,7 @@
 //! documents, shared by Herald's `bench-match` and by the Koncorde harness in
 //! `bench/koncorde/`, so that both engines are measured on identical inputs.
 //!
-//! Four families:
+//! Six families:
 //!
 //! * [`koncorde_scenario`]: Koncorde's own benchmark (spec 12.1), one keyword
 //!   at a time (10,000 filters of `equals`, `exists`, `geoBoundingBox`,
@@ -24,6 +24,11 @@
 //! * [`alerts`]: keyword and pattern alerts over log lines, nearly all
 //!   `regexp` (Koncorde runs every stored regexp on every document). See
 //!   `alerts`.
+//! * [`geo`]: standalone location subscriptions (near-me circles, map
+//!   viewports, delivery zones and bands) crowding around ~200 city centres
+//!   with Zipf popularity, and documents in the same places. See `geo`.
+//! * [`feeds`]: social timelines, each an `in` over the 10–49 accounts a user
+//!   follows; popular accounts reach thousands of timelines. See `feeds`.
 //!
 //! Determinism: the same arguments give byte-identical output on every
 //! machine (see `common` for how). Every generated filter is
@@ -45,6 +50,8 @@
 
 mod alerts;
 mod common;
+mod feeds;
+mod geo;
 mod heavy;
 mod koncorde;
 mod realistic;
@@ -55,6 +62,8 @@ use std::path::Path;
 use serde_json::Value;
 
 pub use alerts::alerts;
+pub use feeds::feeds;
+pub use geo::geo;
 pub use heavy::heavy;
 pub use koncorde::{koncorde_scenario, KONCORDE_KEYWORDS, SCENARIO_DOCS};
 pub use realistic::realistic;
@@ -74,6 +83,8 @@ pub const WORKLOAD_NAMES: &[&str] = &[
     "realistic",
     "heavy",
     "alerts",
+    "geo",
+    "feeds",
     "koncorde-equals",
     "koncorde-exists",
     "koncorde-geoBoundingBox",
@@ -91,6 +102,8 @@ pub fn by_name(name: &str, n_filters: usize, n_docs: usize, seed: u64) -> Option
         "realistic" => Some(realistic(n_filters, n_docs, seed)),
         "heavy" => Some(heavy(n_filters, n_docs, seed)),
         "alerts" => Some(alerts(n_filters, n_docs, seed)),
+        "geo" => Some(geo(n_filters, n_docs, seed)),
+        "feeds" => Some(feeds(n_filters, n_docs, seed)),
         _ => koncorde_scenario(name.strip_prefix("koncorde-")?, n_filters, seed),
     }
 }

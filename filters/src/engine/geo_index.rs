@@ -21,6 +21,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use smallvec::SmallVec;
 
+use super::geo_cover::Coverings;
 use super::storage::{int_hash, ShardedTable};
 use crate::geo::{Envelope, Point, Shape};
 
@@ -31,6 +32,9 @@ type LitId = u32;
 type Entry = GeomWithData<Rectangle<[f64; 2]>, LitId>;
 
 pub(crate) struct GeoIndex {
+    /// Circles, annuli and boxes away from the poles and the antimeridian, in cells of a size
+    /// that suits each, with inside/boundary marks ([`Coverings`]).
+    covered: Coverings,
     /// One-degree cell -> small shapes whose envelope touches the cell.
     cells: CellMap<LitId>,
     /// Thirty-degree cell -> medium shapes.
@@ -43,6 +47,7 @@ pub(crate) struct GeoIndex {
 impl Default for GeoIndex {
     fn default() -> Self {
         GeoIndex {
+            covered: Coverings::default(),
             cells: CellMap::sparse(FINE),
             coarse: CellMap::dense(COARSE),
             tree: RTree::default(),
@@ -372,6 +377,9 @@ fn place(envelope: &Envelope) -> Place {
 
 impl GeoIndex {
     pub fn insert(&mut self, shape: &Shape, lit: LitId) {
+        if self.covered.insert(shape, lit) {
+            return;
+        }
         let envelope = shape.envelope();
         match place(&envelope) {
             Place::Unbounded => self.unbounded.push(lit),
@@ -389,6 +397,9 @@ impl GeoIndex {
     }
 
     pub fn remove(&mut self, shape: &Shape, lit: LitId) {
+        if self.covered.remove(shape, lit) {
+            return;
+        }
         match place(&shape.envelope()) {
             Place::Unbounded => self.unbounded.retain(|&l| l != lit),
             Place::Fine(cells) => self.cells.remove(&cells, lit),
@@ -402,16 +413,21 @@ impl GeoIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.covered.is_empty()
+            && self.cells.is_empty()
             && self.coarse.is_empty()
             && self.tree.size() == 0
             && self.unbounded.is_empty()
     }
 
-    /// Calls `found` with every literal whose envelope contains the point (possibly twice).
-    pub fn locate(&self, point: Point, mut found: impl FnMut(LitId)) {
+    /// Calls `found(lit, inside)` with every literal whose envelope or covering may contain
+    /// the point (possibly twice); `inside`: the shape holds the point for sure, no exact test
+    /// needed.
+    pub fn locate(&self, point: Point, mut found: impl FnMut(LitId, bool)) {
         if indexable(point) {
             let lon = Envelope::index_lon(point.lon);
+            self.covered.locate(point, lon, &mut found);
+            let mut found = |lit| found(lit, false);
             self.cells.locate(FINE, point.lat, lon, &mut found);
             self.coarse.locate(COARSE, point.lat, lon, &mut found);
             if self.tree.size() > 0 {
@@ -420,6 +436,8 @@ impl GeoIndex {
                 }
             }
         } else {
+            let mut found = |lit| found(lit, false);
+            self.covered.all(&mut found);
             self.cells.all(&mut found);
             self.coarse.all(&mut found);
             for entry in self.tree.iter() {
@@ -473,6 +491,7 @@ mod tests {
             index.insert(shape, lit as LitId);
         }
         assert!(!index.cells.is_empty() && !index.coarse.is_empty() && index.tree.size() > 0);
+        assert!(!index.covered.is_empty());
         let points: Vec<Point> = (0..3000)
             .map(|_| Point {
                 lat: rand() * 180.0 - 90.0,
@@ -483,18 +502,27 @@ mod tests {
                 _ => None,
             }))
             .collect();
-        let mut hits = 0;
+        let (mut hits, mut sure) = (0, 0);
         for &p in &points {
             let mut found = Vec::new();
-            index.locate(p, |lit| found.push(lit));
+            index.locate(p, |lit, inside| found.push((lit, inside)));
             for (lit, shape) in shapes.iter().enumerate() {
+                let lit = lit as LitId;
                 if shape.contains(p) {
                     hits += 1;
-                    assert!(found.contains(&(lit as LitId)), "{shape:?} at {p:?}");
+                    assert!(found.iter().any(|&(l, _)| l == lit), "{shape:?} at {p:?}");
+                }
+                // "Inside" is a promise the exact test must keep.
+                if found.contains(&(lit, true)) {
+                    sure += 1;
+                    assert!(
+                        shape.contains(p),
+                        "inside but not contained: {shape:?} at {p:?}"
+                    );
                 }
             }
         }
-        assert!(hits > 100);
+        assert!(hits > 100 && sure > 0, "{hits} hits, {sure} sure");
         for (lit, shape) in shapes.iter().enumerate() {
             index.remove(shape, lit as LitId);
         }

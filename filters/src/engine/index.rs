@@ -1096,9 +1096,10 @@ impl<'a, 'd> Ctx<'a, 'd> {
         if let Some(geo) = &index.geo {
             if crate::transform::is_truthy(value) {
                 if let Some(point) = crate::geo::parse_point(value) {
-                    // Envelope hits are only candidates: the exact shape test decides.
-                    geo.locate(point, |lit| {
-                        if self.holds_at(lit, point) {
+                    // Candidates are decided by the exact shape test, unless their covering
+                    // puts the point deep inside the shape.
+                    geo.locate(point, |lit, inside| {
+                        if inside || self.holds_at(lit, point) {
                             self.fire(node, lit)
                         }
                     });

@@ -28,6 +28,7 @@
 
 mod allocator;
 mod fields;
+mod geo_cover;
 mod geo_index;
 mod gram_index;
 mod index;
