@@ -15,6 +15,7 @@ mod connection;
 mod expiry;
 mod handshake;
 mod http;
+mod inbox_sweep;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,6 +34,7 @@ use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 use crate::delivery::{QueueLimits, Queues};
+use crate::inbox::{InboxStore, MemoryInboxStore};
 use crate::notify::{Hub, HubConfig};
 use crate::store::{DocumentStore, MemoryStore};
 
@@ -56,6 +58,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The document store of the engine.
     pub store: Arc<dyn DocumentStore>,
+    /// Where the users' inboxes are stored (`notifications` controller).
+    pub inbox_store: Arc<dyn InboxStore>,
     /// Engine settings (node id, room limit, filter limits).
     pub hub: HubConfig,
 }
@@ -73,6 +77,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
             store: Arc::new(MemoryStore::new()),
+            inbox_store: Arc::new(MemoryInboxStore::new()),
             hub: HubConfig::default(),
         }
     }
@@ -106,7 +111,8 @@ pub async fn run(
         config.hub.clone(),
         Arc::clone(&config.store),
         queues.clone(),
-    );
+    )
+    .with_inbox_store(Arc::clone(&config.inbox_store));
     let state = Arc::new(State {
         hub,
         queues,
@@ -116,6 +122,7 @@ pub async fn run(
         tasks: TaskTracker::new(),
     });
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
+    state.tasks.spawn(inbox_sweep::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");
     tokio::pin!(shutdown);
     loop {
