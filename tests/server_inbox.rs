@@ -195,7 +195,7 @@ async fn two_connections_of_a_user_follow_each_other_with_exact_counts() {
     let laptop_channel = listen(&mut laptop, json!({})).await;
     // A third listener wants critical notifications only.
     let mut pager = logged_in(&server, &jwt).await;
-    let pager_channel = listen(&mut pager, json!({"equals":{"priority":"critical"}})).await;
+    let pager_channel = listen(&mut pager, json!({"equals":{"critical":true}})).await;
     let mut erp = logged_in(&server, &token("erp", sender())).await;
 
     let mut ids = Vec::new();
@@ -270,6 +270,70 @@ async fn two_connections_of_a_user_follow_each_other_with_exact_counts() {
     assert_eq!(push(&mut phone, &phone_channel).await["event"], "created");
     laptop.silent(100).await;
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_reach_every_connection_in_commit_order() {
+    let server = start(InboxConfig::default()).await;
+    let jwt = token("alice", json!({}));
+    let mut watchers = Vec::new();
+    for _ in 0..2 {
+        let mut client = logged_in(&server, &jwt).await;
+        let channel = listen(&mut client, json!({})).await;
+        watchers.push((client, channel));
+    }
+    // Four senders and Alice's own reads, all at once.
+    const SENDS: usize = 25;
+    let mut tasks = Vec::new();
+    for s in 0..4 {
+        let mut erp = logged_in(&server, &token(&format!("erp-{s}"), sender())).await;
+        tasks.push(tokio::spawn(async move {
+            for n in 0..SENDS {
+                send(&mut erp, json!({"user":"alice","type":"MAIL","payload":n})).await;
+            }
+        }));
+    }
+    let mut reader = logged_in(&server, &jwt).await;
+    tasks.push(tokio::spawn(async move {
+        for _ in 0..10 {
+            reader.ok(call("markRead", json!({"all":true}))).await;
+            reader.ok(call("markSeen", json!({"all":true}))).await;
+        }
+    }));
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let last = reader_counts(&server, &jwt).await;
+    assert_eq!(last["total"], 4 * SENDS as u64);
+    // Each connection saw the same changes in the same order, the totals one by one, and
+    // its last counts are the current ones.
+    let mut seen = Vec::new();
+    for (client, channel) in &mut watchers {
+        let mut changes = Vec::new();
+        let mut created = 0u64;
+        loop {
+            let change = push(client, channel).await;
+            if change["event"] == "created" {
+                created += 1;
+                assert_eq!(change["counts"]["total"], created, "{change}");
+            }
+            let done = created == 4 * SENDS as u64 && change["counts"] == last;
+            changes.push(change);
+            if done {
+                break;
+            }
+        }
+        client.silent(200).await;
+        seen.push(changes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    server.stop().await;
+}
+
+/// The counts of a user's inbox, from a new connection.
+async fn reader_counts(server: &Server, jwt: &str) -> Value {
+    let mut client = logged_in(server, jwt).await;
+    counts(&mut client).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
