@@ -18,6 +18,9 @@
 //!   by what each connection leaves unread.
 //! * [`identity`] — JWT verification, per-collection rights and restriction filters, the
 //!   binding of connections to users, and the listeners of events addressed to users.
+//! * [`inbox`] — persistent per-user notifications (`notifications:*`): stored before they
+//!   are acknowledged, read/seen/archived state as roaring bitmaps per user, retention and
+//!   expiry; their changes are pushed to the user's listeners by [`notify`].
 //! * [`protocol`] — Kuzzle's API protocol without transport: envelope validation, one module
 //!   per controller, Kuzzle's error ids and codes, the response envelope.
 //! * [`server`] — `herald serve`: one port for WebSocket and HTTP (own accept loop on hyper;
@@ -30,6 +33,7 @@
 //! are the `herald-bench` crate, in `bench/`.
 pub mod delivery;
 pub mod identity;
+pub mod inbox;
 pub mod notify;
 pub mod protocol;
 pub mod rooms;

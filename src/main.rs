@@ -24,7 +24,7 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (Kuzzle-compatible WebSocket + HTTP).
-    Serve(cli::serve::ServeArgs),
+    Serve(Box<cli::serve::ServeArgs>),
     /// Print the id and canonical form of each filter (one JSON filter per line).
     Normalize {
         /// File of filters, one JSON value per line ("-" for standard input).
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     herald_filters::engine::tune_allocator();
     let args = Args::parse();
     let result = match args.command {
-        Command::Serve(args) => cli::serve::run(args),
+        Command::Serve(args) => cli::serve::run(*args),
         Command::Normalize { filters, limits } => cli::normalize::run(&filters, &limits.options()),
         Command::Match {
             filters,

@@ -7,8 +7,10 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use herald::identity::{AuthConfig, Rights, VerifyKey};
+use herald::inbox::{InboxConfig, InboxStore, MemoryInboxStore, RedbInboxStore};
 use herald::notify::HubConfig;
 use herald::server::{self, Config};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
@@ -60,6 +62,34 @@ pub struct ServeArgs {
     pub limits: super::FilterLimits,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub inbox: InboxArgs,
+}
+
+/// Inbox retention options (docs/notifications.md).
+#[derive(clap::Args)]
+pub struct InboxArgs {
+    /// Notifications kept per user; the oldest are removed first.
+    #[arg(long, env = "HERALD_INBOX_MAX_PER_USER", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub inbox_max_per_user: u64,
+    /// Days after which a notification is removed (0: no age limit).
+    #[arg(long, env = "HERALD_INBOX_MAX_AGE_DAYS", default_value_t = 90)]
+    pub inbox_max_age_days: u64,
+    /// Seconds between two sweeps of expired notifications (0: only on access).
+    #[arg(long, env = "HERALD_INBOX_SWEEP_SECONDS", default_value_t = 60)]
+    pub inbox_sweep_seconds: u64,
+}
+
+impl InboxArgs {
+    pub fn config(&self) -> InboxConfig {
+        let days = self.inbox_max_age_days;
+        InboxConfig {
+            max_per_user: self.inbox_max_per_user,
+            max_age: (days > 0).then(|| Duration::from_secs(days.saturating_mul(86_400))),
+            sweep_interval: Duration::from_secs(self.inbox_sweep_seconds),
+        }
+    }
 }
 
 /// Authentication options (docs/identity.md).
@@ -146,15 +176,20 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         .with_ansi(io::stderr().is_terminal())
         .try_init();
     // Start-up errors name what failed: the path, the address.
-    let store: Arc<dyn DocumentStore> = if args.ephemeral {
-        Arc::new(MemoryStore::new())
+    let (store, inbox_store): (Arc<dyn DocumentStore>, Arc<dyn InboxStore>) = if args.ephemeral {
+        (
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryInboxStore::new()),
+        )
     } else {
         let data_dir = args.data_dir.display();
         std::fs::create_dir_all(&args.data_dir)
             .map_err(|e| with_context(e, &format!("--data-dir {data_dir}")))?;
-        Arc::new(
-            RedbStore::open(&args.data_dir)
-                .map_err(|e| io::Error::other(format!("--data-dir {data_dir}: {e}")))?,
+        let opened =
+            |e: herald::store::StoreError| io::Error::other(format!("--data-dir {data_dir}: {e}"));
+        (
+            Arc::new(RedbStore::open(&args.data_dir).map_err(opened)?),
+            Arc::new(RedbInboxStore::open(&args.data_dir).map_err(opened)?),
         )
     };
     let auth = args.auth.config().map_err(io::Error::other)?;
@@ -181,10 +216,12 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         queue_capacity: args.queue_frames,
         queue_bytes: args.queue_bytes,
         store,
+        inbox_store,
         hub: HubConfig {
             auth,
             filters: args.limits.options(),
             max_subscriptions_per_connection: args.max_subscriptions,
+            inbox: args.inbox.config(),
             ..HubConfig::default()
         },
         ..Config::default()

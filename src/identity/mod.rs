@@ -18,9 +18,10 @@
 //! * **Expiry**: bound identities are indexed by expiry time. The server's sweeper asks for
 //!   the connections whose token expired ([`Identities::take_expired`]), which are unbound
 //!   here; the engine then sends `TokenExpired` and drops their subscriptions.
-//! * **Event listeners**: subscriptions to the reserved collection `%herald/events` are not
-//!   rooms (they are scoped to the subscriber's identity, which a shared room cannot be); each
-//!   is kept here with its filter, evaluated when an event is sent.
+//! * **Event listeners**: subscriptions to the reserved collections `%herald/events` and
+//!   `%herald/notifications` ([`Topic`]) are not rooms (they are scoped to the subscriber's
+//!   identity, which a shared room cannot be); each is kept here with its topic and filter,
+//!   evaluated when an event is sent or an inbox changes.
 //!
 //! Invariants (under one lock): a connection is in `by_user[u]` iff it is bound to an identity
 //! of user `u`, and in `expiries` (once) iff it is bound.
@@ -50,6 +51,27 @@ pub use token::TokenError;
 /// `docs/identity.md`).
 pub const EVENTS_INDEX: &str = "%herald";
 pub const EVENTS_COLLECTION: &str = "events";
+/// The reserved collection of inbox changes (`docs/notifications.md`), in [`EVENTS_INDEX`].
+pub const NOTIFICATIONS_COLLECTION: &str = "notifications";
+
+/// What a listener of the reserved index listens to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// `%herald/events`: events sent to users (never stored).
+    Events,
+    /// `%herald/notifications`: the changes of the user's own inbox.
+    Notifications,
+}
+
+impl Topic {
+    /// The reserved collection of the topic.
+    pub fn collection(self) -> &'static str {
+        match self {
+            Topic::Events => EVENTS_COLLECTION,
+            Topic::Notifications => NOTIFICATIONS_COLLECTION,
+        }
+    }
+}
 
 /// Verified tokens kept in the cache before it is pruned.
 const CACHE_LIMIT: usize = 16_384;
@@ -81,10 +103,11 @@ pub enum Audience {
     All,
 }
 
-/// One subscription to `%herald/events`.
+/// One subscription to `%herald/events` or `%herald/notifications`.
 struct Listener {
     /// Its room id, also its channel.
     id: Arc<str>,
+    topic: Topic,
     /// `None`: every event.
     filter: Option<Standardized>,
 }
@@ -277,8 +300,19 @@ impl Identities {
 
     /// Adds a listener to `%herald/events` (filter already validated); returns its id.
     pub fn listen(&self, connection: ConnectionId, filter: Option<Standardized>) -> Arc<str> {
+        self.listen_to(connection, Topic::Events, filter)
+    }
+
+    /// Adds a listener of a topic (filter already validated); returns its id.
+    pub fn listen_to(
+        &self,
+        connection: ConnectionId,
+        topic: Topic,
+        filter: Option<Standardized>,
+    ) -> Arc<str> {
         let n = self.listener_ids.fetch_add(1, Ordering::Relaxed) + 1;
-        let id: Arc<str> = format!("{EVENTS_INDEX}:{EVENTS_COLLECTION}:{connection}:{n}").into();
+        let collection = topic.collection();
+        let id: Arc<str> = format!("{EVENTS_INDEX}:{collection}:{connection}:{n}").into();
         self.registry
             .write()
             .connections
@@ -287,6 +321,7 @@ impl Identities {
             .listeners
             .push(Listener {
                 id: Arc::clone(&id),
+                topic,
                 filter,
             });
         id
@@ -313,13 +348,37 @@ impl Identities {
     /// The (connection, channel) pairs an event reaches: listeners of the audience's
     /// connections whose filter matches `event`.
     pub fn recipients(&self, audience: &Audience, event: &Value) -> Vec<(ConnectionId, Arc<str>)> {
+        self.recipients_of(Topic::Events, audience, event)
+    }
+
+    /// Whether a connection bound to `user` has a listener of `topic` (checked before building
+    /// what it would be sent).
+    pub fn listens(&self, topic: Topic, user: &UserId) -> bool {
+        let registry = self.registry.read();
+        registry
+            .by_user
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter_map(|connection| registry.connections.get(connection))
+            .any(|entry| entry.listeners.iter().any(|l| l.topic == topic))
+    }
+
+    /// The (connection, channel) pairs `event` reaches on `topic`: listeners of that topic on
+    /// the audience's connections whose filter matches `event`.
+    pub fn recipients_of(
+        &self,
+        topic: Topic,
+        audience: &Audience,
+        event: &Value,
+    ) -> Vec<(ConnectionId, Arc<str>)> {
         let registry = self.registry.read();
         let mut out = Vec::new();
         let mut visit = |connection: ConnectionId| {
             let Some(entry) = registry.connections.get(&connection) else {
                 return;
             };
-            for listener in &entry.listeners {
+            for listener in entry.listeners.iter().filter(|l| l.topic == topic) {
                 let matches = listener
                     .filter
                     .as_ref()

@@ -10,7 +10,7 @@
 //!
 //! ```json
 //! {"subscribe": ["shop/*"], "publish": ["chat/*"], "write": ["shop/orders"],
-//!  "events": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}}}
+//!  "events": true, "notify": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}}}
 //! ```
 //!
 //! Every key is optional; an absent list grants nothing.
@@ -112,6 +112,9 @@ pub struct Rights {
     /// May send events to users, to everyone, and named events to rooms (rooms also need the
     /// publish right on their collection).
     pub events: bool,
+    /// May send stored notifications to users' inboxes (`notifications:send`). Reading and
+    /// changing one's own inbox needs no right: it only needs an identity.
+    pub notify: bool,
     /// Restriction filters, by collection pattern.
     pub restrict: Vec<(Pattern, Value)>,
 }
@@ -125,6 +128,7 @@ impl Rights {
             publish: any(),
             write: any(),
             events: true,
+            notify: true,
             restrict: Vec::new(),
         }
     }
@@ -141,15 +145,26 @@ impl Rights {
             return Err("rights must be an object".into());
         };
         for key in map.keys() {
-            if !["subscribe", "publish", "write", "events", "restrict"].contains(&key.as_str()) {
+            if ![
+                "subscribe",
+                "publish",
+                "write",
+                "events",
+                "notify",
+                "restrict",
+            ]
+            .contains(&key.as_str())
+            {
                 return Err(format!("unknown right \"{key}\""));
             }
         }
-        let events = match map.get("events") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("\"events\" must be a boolean".into()),
+        let flag = |key: &str| match map.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(format!("\"{key}\" must be a boolean")),
         };
+        let events = flag("events")?;
+        let notify = flag("notify")?;
         let restrict = match map.get("restrict") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(filters)) => filters
@@ -168,6 +183,7 @@ impl Rights {
             publish: patterns(map, "publish")?,
             write: patterns(map, "write")?,
             events,
+            notify,
             restrict,
         })
     }
@@ -277,6 +293,11 @@ mod tests {
         assert!(!rights.allows(Right::Write, "shop", "orders"));
         assert!(rights.allows(Right::Publish, "chat", "x"));
         assert!(rights.events);
+        assert!(!rights.notify, "an absent flag grants nothing");
+        assert!(Rights::all().notify);
+        let notify = Rights::from_json(&json!({"notify": true})).expect("valid rights");
+        assert!(notify.notify && !notify.events);
+        assert!(Rights::from_json(&json!({"notify": "yes"})).is_err());
         assert_eq!(
             rights.restrict_filter("shop", "orders", &json!({})),
             json!({"equals": {"tenant": "acme"}})

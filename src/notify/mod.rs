@@ -32,6 +32,7 @@ mod apply;
 mod change;
 mod events;
 mod frame;
+mod inbox;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,6 +44,7 @@ use serde_json::{Map, Value};
 
 use crate::delivery::{ConnectionId, ConnectionIds, Delivery, Frame};
 use crate::identity::{AuthConfig, Identities, Restriction};
+use crate::inbox::{Inbox, InboxConfig, MemoryInboxStore};
 use crate::rooms::{
     ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
     Target, UserId,
@@ -52,6 +54,7 @@ use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoredDocument};
 pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
 pub use events::{Event, EventTarget};
 use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
+pub use inbox::InboxPush;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -68,6 +71,8 @@ pub struct HubConfig {
     pub lock_stripes: usize,
     /// Token verification and anonymous access.
     pub auth: AuthConfig,
+    /// Inbox retention and sweeping (the store is given with [`Hub::with_inbox_store`]).
+    pub inbox: InboxConfig,
 }
 
 impl HubConfig {
@@ -85,6 +90,7 @@ impl Default for HubConfig {
             filters: Options::default(),
             lock_stripes: 1024,
             auth: AuthConfig::default(),
+            inbox: InboxConfig::default(),
         }
     }
 }
@@ -216,6 +222,7 @@ pub struct Hub {
     connection_ids: ConnectionIds,
     identities: Identities,
     locks: DocumentLocks,
+    inbox: Inbox,
     frames: AtomicU64,
     deliveries: AtomicU64,
 }
@@ -230,6 +237,7 @@ impl Hub {
             rooms: Rooms::with_limits(config.max_rooms, config.max_subscriptions_per_connection),
             locks: DocumentLocks::new(config.lock_stripes),
             identities: Identities::new(config.auth.clone(), config.filters.clone()),
+            inbox: Inbox::new(Arc::new(MemoryInboxStore::new()), config.inbox.clone()),
             config,
             names: Names::new(Arc::clone(&store)),
             store,

@@ -207,6 +207,11 @@ pub fn authorize(caller: &Caller, request: &Request) -> Result<(), KuzzleError> 
         ("events", "send") if !rights.events => {
             return Err(caller.refusal("events:send (needs events)"))
         }
+        // The other `notifications` actions act on the caller's own inbox (the controller
+        // checks that there is a caller to own one).
+        ("notifications", "send") if !rights.notify => {
+            return Err(caller.refusal("notifications:send (needs notify)"))
+        }
         ("index", "create" | "delete" | "mDelete")
         | ("collection", "create" | "update" | "updateMapping" | "delete" | "truncate") => {
             return authorize_catalog(caller, rights, request);

@@ -15,6 +15,7 @@ pub mod document;
 pub mod error;
 pub mod events;
 pub mod index;
+pub mod notifications;
 pub mod realtime;
 pub mod server;
 
@@ -241,6 +242,7 @@ pub fn dispatch(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleErr
         "document" => document::handle(ctx, &caller, request),
         "auth" => auth::handle(ctx, &caller, request),
         "events" => events::handle(ctx, &caller, request),
+        "notifications" => notifications::handle(ctx, &caller, request),
         "server" => server::handle(ctx, request),
         "index" => index::handle(ctx, request),
         "collection" => collection::handle(ctx, request),

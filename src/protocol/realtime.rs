@@ -7,13 +7,15 @@
 //! into its filter (so users with different restrictions get different rooms); joining a room
 //! needs the subscribe right on its collection and is refused where a restriction applies (the
 //! room's filter may not include it). Subscriptions to the reserved `%herald/events` are event
-//! listeners, scoped to the caller's identity ([`crate::notify::Hub::listen_events`]).
+//! listeners, scoped to the caller's identity ([`crate::notify::Hub::listen_events`]), and
+//! those to `%herald/notifications` listen to the changes of the caller's own inbox
+//! ([`crate::notify::Hub::listen_notifications`]; anonymous callers have none).
 
 use serde_json::{json, Value};
 
 use super::access::{Caller, RESTRICTED_READ};
 use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
-use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX};
+use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX, NOTIFICATIONS_COLLECTION};
 use crate::notify::SubscribeError;
 use crate::rooms::{ChannelOptions, RoomError, Scope, UsersOption};
 
@@ -82,13 +84,25 @@ fn subscribe(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Va
     let filter = Value::Object(body_object(request)?.clone());
     let options = channel_options(request)?;
     let subscription = if index == EVENTS_INDEX {
-        if collection != EVENTS_COLLECTION {
-            return Err(KuzzleError::invalid_argument(
-                "collection",
-                &format!("\"{EVENTS_COLLECTION}\" in the reserved index \"{EVENTS_INDEX}\""),
-            ));
+        match collection {
+            EVENTS_COLLECTION => ctx.hub.listen_events(connection, &filter),
+            NOTIFICATIONS_COLLECTION if caller.identity.is_none() => {
+                return Err(caller.refusal(&format!(
+                    "realtime:subscribe on \"{EVENTS_INDEX}\":\"{NOTIFICATIONS_COLLECTION}\" \
+                     (anonymous users have no inbox)"
+                )))
+            }
+            NOTIFICATIONS_COLLECTION => ctx.hub.listen_notifications(connection, &filter),
+            _ => {
+                return Err(KuzzleError::invalid_argument(
+                    "collection",
+                    &format!(
+                        "\"{EVENTS_COLLECTION}\" or \"{NOTIFICATIONS_COLLECTION}\" in the \
+                         reserved index \"{EVENTS_INDEX}\""
+                    ),
+                ))
+            }
         }
-        ctx.hub.listen_events(connection, &filter)
     } else {
         let filter = caller
             .rights(request)?

@@ -340,7 +340,7 @@ impl Session<'_> {
 fn touches_store(request: &Request) -> bool {
     matches!(
         request.controller.as_str(),
-        "document" | "index" | "collection"
+        "document" | "index" | "collection" | "notifications"
     )
 }
 

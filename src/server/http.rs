@@ -134,6 +134,21 @@ fn route(method: &Method, segments: &[String]) -> Option<Route> {
         ("POST", ["_logout"]) => ("auth", "logout", vec![]),
         ("GET", ["_me"]) => ("auth", "getCurrentUser", vec![]),
         ("POST", ["_events"]) => ("events", "send", vec![]),
+        // Inboxes (docs/notifications.md), before the index and collection routes they would
+        // otherwise match.
+        ("GET", ["_notifications"]) => ("notifications", "list", vec![]),
+        ("POST", ["_notifications", "_list"]) => ("notifications", "list", vec![]),
+        ("GET", ["_notifications", "_count"]) => ("notifications", "count", vec![]),
+        ("POST", ["_notifications", a]) => match *a {
+            "_send" => ("notifications", "send", vec![]),
+            "_markRead" => ("notifications", "markRead", vec![]),
+            "_markUnread" => ("notifications", "markUnread", vec![]),
+            "_markSeen" => ("notifications", "markSeen", vec![]),
+            "_archive" => ("notifications", "archive", vec![]),
+            "_unarchive" => ("notifications", "unarchive", vec![]),
+            "_delete" => ("notifications", "delete", vec![]),
+            _ => return None,
+        },
         ("GET", ["_list"]) => ("index", "list", vec![]),
         ("DELETE", ["_mDelete"]) => ("index", "mDelete", vec![]),
         ("POST", [i, "_create"]) => ("index", "create", vec![("index", (*i).to_owned())]),

@@ -15,6 +15,7 @@ mod connection;
 mod expiry;
 mod handshake;
 mod http;
+mod inbox_sweep;
 mod limits;
 
 use std::convert::Infallible;
@@ -34,6 +35,7 @@ use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 use crate::delivery::{QueueLimits, Queues};
+use crate::inbox::{InboxStore, MemoryInboxStore};
 use crate::notify::{Hub, HubConfig};
 use crate::store::{DocumentStore, MemoryStore};
 
@@ -74,6 +76,8 @@ pub struct Config {
     pub max_requests_per_second: u32,
     /// The document store of the engine.
     pub store: Arc<dyn DocumentStore>,
+    /// Where the users' inboxes are stored (`notifications` controller).
+    pub inbox_store: Arc<dyn InboxStore>,
     /// Engine settings (node id, room limit, filter limits).
     pub hub: HubConfig,
 }
@@ -97,6 +101,7 @@ impl Default for Config {
             limit_loopback: false,
             max_requests_per_second: 10_000,
             store: Arc::new(MemoryStore::new()),
+            inbox_store: Arc::new(MemoryInboxStore::new()),
             hub: HubConfig::default(),
         }
     }
@@ -137,7 +142,8 @@ pub async fn run(
         config.hub.clone(),
         Arc::clone(&config.store),
         queues.clone(),
-    );
+    )
+    .with_inbox_store(Arc::clone(&config.inbox_store));
     let state = Arc::new(State {
         hub,
         queues,
@@ -152,6 +158,7 @@ pub async fn run(
         ),
     });
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
+    state.tasks.spawn(inbox_sweep::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");
     tokio::pin!(shutdown);
     loop {

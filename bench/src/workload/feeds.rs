@@ -17,7 +17,7 @@
 //! Documents: posts, whose author is drawn with the same skew (popular accounts post more),
 //! with a `lang`, a `kind` and a short text.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::common::{below, chance, distinct, gen, pick, skewed};
 use super::Workload;

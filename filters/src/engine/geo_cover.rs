@@ -77,9 +77,12 @@ enum Relation {
     Outside,
 }
 
+/// The cells of a shape: a level and the (row, column) corners of a rectangle of its cells.
+type Plan = (u32, (u64, u64), (u64, u64));
+
 /// Whether a shape may be covered, and the cells of its envelope at the finest level where
 /// they are at most [`MAX_CELLS`].
-fn plan(shape: &Shape) -> Option<(u32, (u64, u64), (u64, u64))> {
+fn plan(shape: &Shape) -> Option<Plan> {
     if matches!(shape, Shape::Polygon(_)) {
         return None; // polygons have their own covering (crate::geo::covering)
     }
