@@ -72,3 +72,31 @@ async fn serve_persists_documents_and_exits_cleanly_on_sigterm() {
     assert_eq!(r["result"]["_source"]["v"], 7);
     assert!(terminate(&mut child).success());
 }
+
+/// Runs `herald serve` with `args`, expecting it to fail at start; its standard error.
+fn failed_start(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .args(args)
+        .output()
+        .expect("run herald");
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn start_up_errors_name_what_failed() {
+    let stderr = failed_start(&["--data-dir", "/proc/herald-cannot-be-here"]);
+    assert!(
+        stderr.contains("--data-dir /proc/herald-cannot-be-here"),
+        "{stderr}"
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let stderr = failed_start(&["--ephemeral", "--host", "127.0.0.1", "--port", &port]);
+    assert!(
+        stderr.contains(&format!("listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    drop(taken);
+}

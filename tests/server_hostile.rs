@@ -147,6 +147,129 @@ async fn one_connection_cannot_take_every_room() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_user_cannot_take_every_room_with_many_connections() {
+    use herald::identity::{AuthConfig, VerifyKey};
+    let secret = b"hostile-secret";
+    let server = Server::start_with(Config {
+        hub: HubConfig {
+            max_subscriptions_per_connection: 3,
+            max_subscriptions_per_user: 4,
+            auth: AuthConfig {
+                keys: vec![VerifyKey::hmac(secret)],
+                ..AuthConfig::default()
+            },
+            ..HubConfig::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let token = |user: &str| {
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + 3600;
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({"sub": user, "exp": exp}),
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .expect("sign")
+    };
+    let mut first = server.client().await;
+    let mut second = server.client().await;
+    for client in [&mut first, &mut second] {
+        client
+            .ok(json!({"controller":"auth","action":"login","strategy":"jwt","body":{"token":token("mallory")}}))
+            .await;
+    }
+    for i in 0..3 {
+        first
+            .subscribe("shop", "orders", json!({"equals": {"n": i}}), json!({}))
+            .await;
+    }
+    second
+        .subscribe("shop", "orders", json!({"equals": {"n": 10}}), json!({}))
+        .await;
+    let error = second
+        .fail(
+            json!({"controller":"realtime","action":"subscribe","index":"shop",
+            "collection":"orders","body":{"equals":{"n":11}}}),
+        )
+        .await;
+    assert_eq!(
+        error["id"], "core.realtime.too_many_subscriptions",
+        "{error}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("this user"),
+        "{error}"
+    );
+    // Another channel of a room the connection is in costs nothing more.
+    second
+        .subscribe(
+            "shop",
+            "orders",
+            json!({"equals": {"n": 10}}),
+            json!({"scope": "out"}),
+        )
+        .await;
+    // When a connection goes, its rooms are the user's again.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    second
+        .subscribe("shop", "orders", json!({"equals": {"n": 11}}), json!({}))
+        .await;
+    // Another user is not affected.
+    let mut other = server.client().await;
+    other
+        .ok(json!({"controller":"auth","action":"login","strategy":"jwt","body":{"token":token("alice")}}))
+        .await;
+    other
+        .subscribe("shop", "orders", json!({"equals": {"n": 12}}), json!({}))
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_lists_are_paged() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    for i in 0..25 {
+        client
+            .subscribe("shop", "orders", json!({"equals": {"n": i}}), json!({}))
+            .await;
+    }
+    let rooms = |list: &Value| -> Vec<String> {
+        list["shop"]["orders"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let all = rooms(
+        &client
+            .ok(json!({"controller":"realtime","action":"list"}))
+            .await,
+    );
+    assert_eq!(all.len(), 25);
+    let mut paged = Vec::new();
+    for from in [0, 10, 20] {
+        let page = client
+            .ok(json!({"controller":"realtime","action":"list","from":from,"size":10}))
+            .await;
+        paged.extend(rooms(&page));
+    }
+    assert_eq!(paged, all);
+    let error = client
+        .fail(json!({"controller":"realtime","action":"list","size":-1}))
+        .await;
+    assert_eq!(error["status"], 400);
+    server.stop().await;
+}
+
 /// Opens a raw TCP connection and sends `bytes` (no more).
 async fn raw(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.expect("connect");

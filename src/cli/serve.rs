@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// they are answered 429. 0: unlimited.
     #[arg(long, env = "HERALD_MAX_REQUESTS_PER_SECOND", default_value_t = herald::server::Config::default().max_requests_per_second)]
     pub max_requests_per_second: u32,
+    /// Rooms the connections of one user may be subscribed to at once, together (0:
+    /// unlimited).
+    #[arg(long, env = "HERALD_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_USER)]
+    pub max_subscriptions_per_user: usize,
     /// Rooms one connection may be subscribed to at once (0: unlimited).
     #[arg(long, env = "HERALD_MAX_SUBSCRIPTIONS", default_value_t = HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION)]
     pub max_subscriptions: usize,
@@ -221,6 +225,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
             auth,
             filters: args.limits.options(),
             max_subscriptions_per_connection: args.max_subscriptions,
+            max_subscriptions_per_user: args.max_subscriptions_per_user,
             inbox: args.inbox.config(),
             ..HubConfig::default()
         },

@@ -65,6 +65,10 @@ pub struct HubConfig {
     pub max_rooms: usize,
     /// Maximum number of rooms one connection may be in (0 = unlimited).
     pub max_subscriptions_per_connection: usize,
+    /// Maximum number of rooms the connections of one user may be in together (0 =
+    /// unlimited). Anonymous connections have no user: the per-address connection limit
+    /// bounds them.
+    pub max_subscriptions_per_user: usize,
     /// Filter limits.
     pub filters: Options,
     /// Number of per-document lock stripes.
@@ -79,6 +83,8 @@ impl HubConfig {
     /// Far above what an application subscribes per client (Centrifugo allows 128 channels);
     /// far below the room limit, so that no single client can fill it.
     pub const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 1_000;
+    /// Ten connections' worth.
+    pub const DEFAULT_MAX_SUBSCRIPTIONS_PER_USER: usize = 10_000;
 }
 
 impl Default for HubConfig {
@@ -87,6 +93,7 @@ impl Default for HubConfig {
             node: "herald".into(),
             max_rooms: 1_000_000,
             max_subscriptions_per_connection: HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            max_subscriptions_per_user: HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_USER,
             filters: Options::default(),
             lock_stripes: 1024,
             auth: AuthConfig::default(),
@@ -234,7 +241,11 @@ impl Hub {
         delivery: Arc<dyn Delivery>,
     ) -> Hub {
         Hub {
-            rooms: Rooms::with_limits(config.max_rooms, config.max_subscriptions_per_connection),
+            rooms: Rooms::with_limits(
+                config.max_rooms,
+                config.max_subscriptions_per_connection,
+                config.max_subscriptions_per_user,
+            ),
             locks: DocumentLocks::new(config.lock_stripes),
             identities: Identities::new(config.auth.clone(), config.filters.clone()),
             inbox: Inbox::new(Arc::new(MemoryInboxStore::new()), config.inbox.clone()),

@@ -182,15 +182,14 @@ impl KuzzleError {
         )
     }
 
-    /// A connection subscribed to as many rooms as it may (`--max-subscriptions`).
-    pub fn too_many_subscriptions(max: usize) -> Self {
+    /// A connection, or a user's connections, in as many rooms as they may
+    /// (`--max-subscriptions`, `--max-subscriptions-per-user`).
+    pub fn too_many_subscriptions(who: &str, max: usize) -> Self {
         Self::new(
             "core.realtime.too_many_subscriptions",
             code(0, 1, 100),
             429,
-            format!(
-                "Unable to subscribe: this connection is already in {max} rooms (the maximum)."
-            ),
+            format!("Unable to subscribe: {who} already in {max} rooms (the maximum)."),
             vec![max.to_string()],
         )
     }

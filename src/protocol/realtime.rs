@@ -30,7 +30,7 @@ pub fn handle(
         "join" => join(ctx, caller, request),
         "unsubscribe" => unsubscribe(ctx, request),
         "count" => count(ctx, caller, request),
-        "list" => Ok(list(ctx, caller)),
+        "list" => list(ctx, caller, request),
         "publish" => publish(ctx, caller, request),
         _ => return None,
     })
@@ -72,7 +72,12 @@ fn room_error(e: RoomError, room: &str) -> KuzzleError {
         RoomError::RoomNotFound => KuzzleError::room_not_found(room),
         RoomError::NotSubscribed => KuzzleError::not_subscribed(room),
         RoomError::TooManyRooms => KuzzleError::too_many_rooms(),
-        RoomError::TooManySubscriptions { max } => KuzzleError::too_many_subscriptions(max),
+        RoomError::TooManySubscriptions { max } => {
+            KuzzleError::too_many_subscriptions("this connection is", max)
+        }
+        RoomError::TooManyUserSubscriptions { max } => {
+            KuzzleError::too_many_subscriptions("the connections of this user are", max)
+        }
         RoomError::UnknownConnection => KuzzleError::internal("unknown connection"),
     }
 }
@@ -164,13 +169,28 @@ fn count(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value,
     Ok(json!({ "count": count }))
 }
 
-/// Only the rooms the caller may see ([`Caller::sees`]).
-fn list(ctx: &Context<'_>, caller: &Caller) -> Value {
-    let list = ctx
-        .hub
-        .rooms()
-        .list_where(|state, room| caller.sees(Right::Subscribe, state, room));
-    serde_json::to_value(list).unwrap_or_else(|_| json!({}))
+/// Rooms one `realtime:list` answer holds at most (a Herald bound; Kuzzle's list is unpaged).
+pub const MAX_LISTED_ROOMS: usize = 10_000;
+
+/// Only the rooms the caller may see ([`Caller::sees`]), ordered by index, collection and room
+/// id; at most `size` of them (default and maximum [`MAX_LISTED_ROOMS`]) from position `from`
+/// (default 0): Herald's paging extension, unknown to Kuzzle clients, which get the first page.
+fn list(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
+    let position = |name: &str, default: usize| match request.args.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| KuzzleError::invalid_type(name, "non-negative integer")),
+    };
+    let from = position("from", 0)?;
+    let size = position("size", MAX_LISTED_ROOMS)?.min(MAX_LISTED_ROOMS);
+    let list = ctx.hub.rooms().list_page(
+        |state, room| caller.sees(Right::Subscribe, state, room),
+        from,
+        size,
+    );
+    Ok(serde_json::to_value(list).unwrap_or_else(|_| json!({})))
 }
 
 fn publish(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {

@@ -76,6 +76,8 @@ pub enum RoomError {
     TooManyRooms,
     /// The connection is in as many rooms as it may be.
     TooManySubscriptions { max: usize },
+    /// The connections of the user are in as many rooms, together, as they may be.
+    TooManyUserSubscriptions { max: usize },
 }
 
 impl fmt::Display for RoomError {
@@ -86,6 +88,7 @@ impl fmt::Display for RoomError {
             RoomError::NotSubscribed => "not subscribed to this room",
             RoomError::TooManyRooms => "too many rooms",
             RoomError::TooManySubscriptions { .. } => "too many subscriptions on this connection",
+            RoomError::TooManyUserSubscriptions { .. } => "too many subscriptions for this user",
         })
     }
 }
@@ -220,9 +223,38 @@ pub struct State {
     rooms: FoldMap<RoomId, Room>,
     by_name: FoldMap<Arc<str>, RoomId>,
     connections: FoldMap<ConnectionId, ConnectionEntry>,
+    /// Rooms the connections of each user are in, summed (a room counts once per connection).
+    per_user: FoldMap<UserId, usize>,
 }
 
 impl State {
+    /// Adds `delta` rooms to `user`'s count.
+    fn count_user_rooms(&mut self, user: Option<&UserId>, delta: isize) {
+        let Some(user) = user else {
+            return;
+        };
+        let count = self.per_user.entry(user.clone()).or_insert(0);
+        *count = count.saturating_add_signed(delta);
+        if *count == 0 {
+            self.per_user.remove(user);
+        }
+    }
+
+    /// Sets a connection's user, moving its rooms to the new user's count.
+    fn set_user(&mut self, connection: ConnectionId, user: Option<UserId>) -> bool {
+        let Some(entry) = self.connections.get_mut(&connection) else {
+            return false;
+        };
+        let (old, rooms) = (
+            std::mem::replace(&mut entry.user, user.clone()),
+            entry.rooms.len(),
+        );
+        let rooms = isize::try_from(rooms).unwrap_or(isize::MAX);
+        self.count_user_rooms(old.as_ref(), -rooms);
+        self.count_user_rooms(user.as_ref(), rooms);
+        true
+    }
+
     pub fn room(&self, id: &RoomId) -> Option<&Room> {
         self.rooms.get(id)
     }
@@ -255,19 +287,22 @@ pub struct Rooms {
     /// Maximum number of rooms one connection may be in; 0 = unlimited. Without it one client
     /// could fill the room limit that every other client shares.
     max_per_connection: usize,
+    /// Maximum number of rooms the connections of one user may be in together; 0 = unlimited.
+    max_per_user: usize,
 }
 
 impl Rooms {
     pub fn new(max_rooms: usize) -> Rooms {
-        Rooms::with_limits(max_rooms, 0)
+        Rooms::with_limits(max_rooms, 0, 0)
     }
 
-    pub fn with_limits(max_rooms: usize, max_per_connection: usize) -> Rooms {
+    pub fn with_limits(max_rooms: usize, max_per_connection: usize, max_per_user: usize) -> Rooms {
         Rooms {
             matcher: Engine::new(),
             state: RwLock::new(State::default()),
             max_rooms,
             max_per_connection,
+            max_per_user,
         }
     }
 
@@ -284,25 +319,19 @@ impl Rooms {
     /// Declares a connection. Connecting an id twice keeps its rooms and sets its user.
     pub fn connect(&self, connection: ConnectionId, user: Option<UserId>) {
         let mut state = self.state.write();
-        let entry = state
+        state
             .connections
             .entry(connection)
             .or_insert_with(|| ConnectionEntry {
                 user: None,
                 rooms: FoldSet::default(),
             });
-        entry.user = user;
+        state.set_user(connection, user);
     }
 
     /// Sets (or clears) the user of a connection; false if the connection is unknown.
     pub fn set_user(&self, connection: ConnectionId, user: Option<UserId>) -> bool {
-        match self.state.write().connections.get_mut(&connection) {
-            Some(entry) => {
-                entry.user = user;
-                true
-            }
-            None => false,
-        }
+        self.state.write().set_user(connection, user)
     }
 
     pub fn user(&self, connection: ConnectionId) -> Option<UserId> {
@@ -333,20 +362,27 @@ impl Rooms {
             return Err(RoomError::UnknownConnection);
         }
         // Checked before a room is made: a refused subscription leaves nothing behind.
-        let max = self.max_per_connection;
-        let admits = |state: &State, room: &RoomId| {
-            max == 0
-                || state
-                    .connections
-                    .get(&connection)
-                    .is_none_or(|c| c.rooms.len() < max || c.rooms.contains(room))
+        let (max, max_user) = (self.max_per_connection, self.max_per_user);
+        let admits = |state: &State, room: &RoomId| -> Result<(), RoomError> {
+            let Some(c) = state.connections.get(&connection) else {
+                return Ok(());
+            };
+            if c.rooms.contains(room) {
+                return Ok(());
+            }
+            if max != 0 && c.rooms.len() >= max {
+                return Err(RoomError::TooManySubscriptions { max });
+            }
+            let of_user = c.user.as_ref().and_then(|u| state.per_user.get(u)).copied();
+            if max_user != 0 && of_user.is_some_and(|n| n >= max_user) {
+                return Err(RoomError::TooManyUserSubscriptions { max: max_user });
+            }
+            Ok(())
         };
         let room_id = match target {
             Target::Room(name) => {
                 let id = *state.by_name.get(name).ok_or(RoomError::RoomNotFound)?;
-                if !admits(state, &id) {
-                    return Err(RoomError::TooManySubscriptions { max });
-                }
+                admits(state, &id)?;
                 id
             }
             Target::Filter {
@@ -355,9 +391,7 @@ impl Rooms {
                 restriction,
             } => {
                 let id = RoomId::derive(&collection, &filter.canonical);
-                if !admits(state, &id) {
-                    return Err(RoomError::TooManySubscriptions { max });
-                }
+                admits(state, &id)?;
                 if !state.rooms.contains_key(&id) {
                     if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
                         return Err(RoomError::TooManyRooms);
@@ -411,9 +445,16 @@ impl Rooms {
             entered,
             count: room.members.len(),
         };
+        let mut new_for_user = None;
         if let Some(entry) = state.connections.get_mut(&connection) {
-            entry.rooms.insert(room_id);
+            if entry.rooms.insert(room_id) {
+                new_for_user = entry.user.clone();
+            }
         }
+        state.count_user_rooms(new_for_user.as_ref(), 1);
+        let Some(room) = state.rooms.get(&room_id) else {
+            return Ok(joined);
+        };
         if entered {
             on_presence(&PresenceEvent {
                 room,
@@ -453,9 +494,13 @@ impl Rooms {
                 f(event);
             }
         });
+        let mut left_user = None;
         if let Some(entry) = state.connections.get_mut(&connection) {
-            entry.rooms.remove(&room_id);
+            if entry.rooms.remove(&room_id) {
+                left_user = entry.user.clone();
+            }
         }
+        state.count_user_rooms(left_user.as_ref(), -1);
         Ok(room_id)
     }
 
@@ -488,16 +533,23 @@ impl Rooms {
         let mut guard = self.state.write();
         let state = &mut *guard;
         let rooms = if forget {
-            state.connections.remove(&connection).map(|e| e.rooms)
+            state
+                .connections
+                .remove(&connection)
+                .map(|e| (e.user, e.rooms))
         } else {
             state
                 .connections
                 .get_mut(&connection)
-                .map(|e| std::mem::take(&mut e.rooms))
+                .map(|e| (e.user.clone(), std::mem::take(&mut e.rooms)))
         };
-        let Some(rooms) = rooms else {
+        let Some((user, rooms)) = rooms else {
             return 0;
         };
+        state.count_user_rooms(
+            user.as_ref(),
+            -isize::try_from(rooms.len()).unwrap_or(isize::MAX),
+        );
         let mut rooms: Vec<RoomId> = rooms.into_iter().collect();
         rooms.sort();
         for &room_id in &rooms {
@@ -561,9 +613,29 @@ impl Rooms {
 
     /// [`Rooms::list`] of the rooms `keep` accepts.
     pub fn list_where(&self, keep: impl Fn(&State, &Room) -> bool) -> RoomList {
+        self.list_page(keep, 0, usize::MAX)
+    }
+
+    /// A page of [`Rooms::list_where`]: the rooms ordered by index, collection and room id,
+    /// `from` of them skipped, at most `size` listed (answers stay bounded however many rooms
+    /// there are).
+    pub fn list_page(
+        &self,
+        keep: impl Fn(&State, &Room) -> bool,
+        from: usize,
+        size: usize,
+    ) -> RoomList {
         let state = self.state.read();
+        let mut rooms: Vec<&Room> = state.rooms.values().filter(|r| keep(&state, r)).collect();
+        rooms.sort_unstable_by(|a, b| {
+            (&a.collection.index, &a.collection.collection, &a.name).cmp(&(
+                &b.collection.index,
+                &b.collection.collection,
+                &b.name,
+            ))
+        });
         let mut list = RoomList::new();
-        for room in state.rooms.values().filter(|room| keep(&state, room)) {
+        for room in rooms.into_iter().skip(from).take(size) {
             list.entry(room.collection.index.to_string())
                 .or_default()
                 .entry(room.collection.collection.to_string())

@@ -335,13 +335,16 @@ impl Session<'_> {
     }
 }
 
-/// Whether a request may wait on the disk (document writes are durable when answered): it
-/// then runs where blocking is allowed. Everything else is in memory and runs inline.
+/// Whether a request may wait on the disk (document writes are durable when answered) or
+/// compute for a while (a subscription compiles its filter: bounded by the filter limits, but
+/// up to tens of milliseconds for a large polygon or many regexps): it then runs where
+/// blocking is allowed, so that the other connections of this worker are not held up.
+/// Everything else is in memory and quick, and runs inline.
 fn touches_store(request: &Request) -> bool {
     matches!(
         request.controller.as_str(),
         "document" | "index" | "collection" | "notifications"
-    )
+    ) || (request.controller == "realtime" && request.action == "subscribe")
 }
 
 /// A queued notification as a text message, sharing its bytes (frames are serialized JSON,
