@@ -30,6 +30,7 @@
 //! are the `herald-bench` crate, in `bench/`.
 pub mod delivery;
 pub mod identity;
+pub mod metrics;
 pub mod notify;
 pub mod protocol;
 pub mod rooms;

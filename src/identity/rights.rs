@@ -10,7 +10,7 @@
 //!
 //! ```json
 //! {"subscribe": ["shop/*"], "publish": ["chat/*"], "write": ["shop/orders"],
-//!  "events": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}}}
+//!  "events": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}}, "admin": false}
 //! ```
 //!
 //! Every key is optional; an absent list grants nothing.
@@ -114,6 +114,8 @@ pub struct Rights {
     pub events: bool,
     /// Restriction filters, by collection pattern.
     pub restrict: Vec<(Pattern, Value)>,
+    /// May use the admin dashboard (`/_admin`) and read `/metrics` (docs/operations.md).
+    pub admin: bool,
 }
 
 impl Rights {
@@ -126,6 +128,7 @@ impl Rights {
             write: any(),
             events: true,
             restrict: Vec::new(),
+            admin: true,
         }
     }
 
@@ -141,7 +144,16 @@ impl Rights {
             return Err("rights must be an object".into());
         };
         for key in map.keys() {
-            if !["subscribe", "publish", "write", "events", "restrict"].contains(&key.as_str()) {
+            if ![
+                "subscribe",
+                "publish",
+                "write",
+                "events",
+                "restrict",
+                "admin",
+            ]
+            .contains(&key.as_str())
+            {
                 return Err(format!("unknown right \"{key}\""));
             }
         }
@@ -149,6 +161,11 @@ impl Rights {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err("\"events\" must be a boolean".into()),
+        };
+        let admin = match map.get("admin") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("\"admin\" must be a boolean".into()),
         };
         let restrict = match map.get("restrict") {
             None | Some(Value::Null) => Vec::new(),
@@ -169,6 +186,7 @@ impl Rights {
             write: patterns(map, "write")?,
             events,
             restrict,
+            admin,
         })
     }
 
