@@ -106,7 +106,7 @@ const LATENCY_BUCKETS: [f64; 16] = [
 ];
 
 /// A histogram of durations made of atomics only (prometheus-client's own takes a lock per
-/// observation). Buckets are not cumulative here; the encoder sums them.
+/// observation). Buckets are not cumulative: the encoder sums them.
 #[derive(Debug, Default)]
 pub struct AtomicHistogram {
     buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
@@ -133,16 +133,18 @@ impl AtomicHistogram {
     }
 
     fn encode_into(&self, encoder: &mut MetricEncoder) -> Result<(), std::fmt::Error> {
-        let mut cumulative = 0;
+        // Per-bucket counts: the encoder makes them cumulative.
+        let mut count = 0;
         let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len() + 1);
         for (i, bucket) in self.buckets.iter().enumerate() {
-            cumulative += bucket.load(Ordering::Relaxed);
+            let n = bucket.load(Ordering::Relaxed);
+            count += n;
             // f64::MAX is what the encoder writes as `+Inf`.
             let bound = LATENCY_BUCKETS.get(i).copied().unwrap_or(f64::MAX);
-            buckets.push((bound, cumulative));
+            buckets.push((bound, n));
         }
         let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        encoder.encode_histogram::<NoLabelSet>(sum, cumulative, &buckets, None)
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
     }
 }
 
@@ -519,11 +521,12 @@ mod tests {
         assert!(text.contains("herald_connections_open{transport=\"websocket\"} 2"));
         assert!(text.contains("herald_notifications_delivered_total 7"));
         assert!(text.contains("herald_matching_duration_seconds_count 1"));
-        assert!(
-            text.contains(
-                "herald_request_duration_seconds_bucket{le=\"0.00005\",controller=\"realtime\"} 1"
-            ) || text.contains("controller=\"realtime\"")
-        );
+        for (le, n) in [("0.000025", 0), ("0.00005", 1), ("0.001", 1), ("+Inf", 1)] {
+            let line = format!(
+                "herald_request_duration_seconds_bucket{{le=\"{le}\",controller=\"realtime\"}} {n}\n"
+            );
+            assert!(text.contains(&line), "{line} in {text}");
+        }
         assert_eq!(metrics.errors(), 1);
     }
 }
