@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every test (unit, property, oracle, CLI).
-# Works on a fresh clone with the Rust toolchain and Node.js: everything the tests read is in
-# the repository.
+# Works on a fresh clone with the Rust toolchain, Node.js and Chromium (`/usr/bin/chromium`, or
+# CHROMIUM_BIN; .ci/run installs Debian's package): everything else the tests read is in the
+# repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,3 +16,8 @@ cargo test --workspace --doc
 cargo build --bin herald
 (cd tests/sdk && npm ci --no-audit --no-fund)
 (cd tests/sdk && HERALD_BIN="$PWD/../../target/debug/herald" node --test --test-concurrency=1)
+
+# The admin dashboard in a real browser (playwright-core, pinned by tests/browser's lock file,
+# driving the system's chromium); screenshots land in target/browser/.
+(cd tests/browser && npm ci --no-audit --no-fund)
+(cd tests/browser && HERALD_BIN="$PWD/../../target/debug/herald" node --test --test-concurrency=1)

@@ -63,7 +63,7 @@
     text($("m-connections"), o.connections.websocket + o.connections.http);
     text($("m-transports"), o.connections.websocket + " websocket, " + o.connections.http + " http");
     text($("m-rooms"), o.rooms);
-    text($("m-subscriptions"), o.subscriptions + " subscriptions");
+    text($("m-subscriptions"), o.subscriptions + (o.subscriptions === 1 ? " subscription" : " subscriptions"));
     if (last) {
       const rate = (o.notificationsDelivered - last.o.notificationsDelivered) / ((now - last.at) / 1000);
       text($("m-rate"), Math.max(0, rate).toFixed(rate < 10 ? 1 : 0));
