@@ -8,6 +8,8 @@
 //! * `POST /_admin/api/filter`: the filter playground (validation with the error's path,
 //!   canonical form, filter id, room id, and whether a document matches, per subfilter).
 //!
+//! A room's live tail needs no endpoint: the page joins the room over its own WebSocket.
+//!
 //! Access: `/metrics` and every `/_admin/api` endpoint need the `admin` right, from the token of
 //! `Authorization: Bearer <jwt>` or of a `token` query parameter, or, without a token, from the
 //! anonymous rights (the default anonymous policy, [`crate::identity::Rights::all`], has it). The

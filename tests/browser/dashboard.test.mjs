@@ -166,7 +166,24 @@ test("the dashboard shows live counters, rooms and the filter playground", async
   assert.match(row, /shop/);
   assert.match(row, /orders/);
   assert.match(row, /"equals":\{"status":"open"\}/);
+
+  // The room's live tail shows the next notification.
+  await page.click("#rooms-body .tail-button");
+  await page.waitForFunction(
+    () => document.getElementById("tail-status").textContent.startsWith("live"),
+    null,
+    { timeout: WAIT_MS },
+  );
+  const published = await fetch(`${base}/shop/orders/_publish`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ status: "open", tail: "seen in the tail" }),
+  });
+  assert.equal(published.status, 200);
+  await page.waitForSelector("#tail-list li", { timeout: WAIT_MS });
+  assert.match(await page.textContent("#tail-list li"), /seen in the tail/);
   await page.screenshot({ path: path.join(ARTEFACTS, "rooms.png"), fullPage: true });
+  await page.click("#tail-stop");
 
   // The connections page lists the subscriber.
   await page.click("nav a[data-page=connections]");

@@ -92,6 +92,13 @@
       cell(row, room.subscribers);
       cell(row, room.canonical, true);
       cell(row, room.id, true);
+      const td = document.createElement("td");
+      const button = document.createElement("button");
+      button.textContent = "Tail";
+      button.className = "tail-button";
+      button.addEventListener("click", () => startTail(room.id));
+      td.appendChild(button);
+      row.appendChild(td);
       body.appendChild(row);
     }
   }
@@ -111,6 +118,50 @@
       body.appendChild(row);
     }
   }
+
+  // A room's live tail: the page joins the room over its own WebSocket (realtime:join, with
+  // the admin token if any: it needs the subscribe right on the room's collection).
+  let tail = null;
+  function stopTail() {
+    if (tail) tail.close();
+    tail = null;
+    $("tail").hidden = true;
+  }
+  function startTail(roomId) {
+    stopTail();
+    $("tail").hidden = false;
+    text($("tail-room"), roomId);
+    text($("tail-status"), "joining…");
+    $("tail-list").replaceChildren();
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + "/");
+    tail = ws;
+    ws.onopen = () => {
+      const request = { requestId: "tail", controller: "realtime", action: "join", body: { roomId } };
+      const token = sessionStorage.getItem("heraldToken");
+      if (token) request.jwt = token;
+      ws.send(JSON.stringify(request));
+    };
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.requestId === "tail" && frame.type === undefined) {
+        text($("tail-status"), frame.status === 200 ? "live: newest first (last 50)" : "refused: " + frame.error.message);
+        return;
+      }
+      if (!frame.type) return;
+      const item = document.createElement("li");
+      item.textContent = new Date(frame.timestamp || Date.now()).toLocaleTimeString() + " " +
+        frame.type + " " + (frame.action || "") + " " + (frame.scope || frame.user || "") + " " +
+        JSON.stringify(frame.result);
+      const list = $("tail-list");
+      list.prepend(item);
+      while (list.children.length > 50) list.lastChild.remove();
+    };
+    ws.onclose = () => {
+      if (tail === ws) text($("tail-status"), "closed");
+    };
+  }
+  $("tail-stop").addEventListener("click", stopTail);
 
   function definition(list, term, value) {
     const dt = document.createElement("dt");
