@@ -307,6 +307,15 @@ mod tests {
             rights.restrict_filter("shop", "items", &json!({})),
             json!({})
         );
+        assert!(!rights.admin, "admin is granted only explicitly");
+        assert!(Rights::all().admin, "the default policy includes admin");
+        assert!(!Rights::none().admin);
+        assert!(
+            Rights::from_json(&json!({"admin": true}))
+                .expect("admin only")
+                .admin
+        );
+        assert!(Rights::from_json(&json!({"admin": 1})).is_err());
         assert!(Rights::from_json(&json!({"subscribe": 3})).is_err());
         assert!(Rights::from_json(&json!({"bogus": []})).is_err());
         assert!(Rights::from_json(&json!({"restrict": {"a/b": 1}})).is_err());
