@@ -41,10 +41,9 @@ pub(crate) fn snapshot(state: &State) -> Snapshot {
     let hub = &state.hub;
     let websockets = hub.metrics().websockets();
     let tcp = state.connections.open() as u64;
-    let (rooms, subscriptions) = {
-        let rooms = hub.rooms().read();
-        (rooms.rooms().count() as u64, rooms.subscriptions() as u64)
-    };
+    let rooms = hub.rooms().len() as u64;
+    // One pass over the connections (a read lock: fan-out goes on meanwhile).
+    let subscriptions = hub.rooms().read().subscriptions() as u64;
     let delivered = state.queues.queued();
     Snapshot {
         websocket_connections: websockets,
