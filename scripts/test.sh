@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, and every test (unit, property, oracle, CLI).
-# Works on a fresh clone with the Rust toolchain and Node.js: everything the tests read is in
-# the repository.
+# The whole test suite: formatting, lints, and every test (unit, property, oracle, CLI, SDK,
+# browser). Works on a fresh clone with the Rust toolchain and Node.js: everything the tests
+# read is in the repository, and the browser the dashboard test drives (Debian's chromium) is
+# installed here when missing (as root; otherwise set CHROMIUM_BIN or install it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ -z "${CHROMIUM_BIN:-}" ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+  else
+    echo "scripts/test.sh: the dashboard test needs chromium (apt-get install chromium, or CHROMIUM_BIN)" >&2
+    exit 1
+  fi
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
@@ -15,3 +26,8 @@ cargo test --workspace --doc
 cargo build --bin herald
 (cd tests/sdk && npm ci --no-audit --no-fund)
 (cd tests/sdk && HERALD_BIN="$PWD/../../target/debug/herald" node --test --test-concurrency=1)
+
+# The admin dashboard in a real browser (playwright-core, pinned by tests/browser's lock file,
+# driving the system's chromium); screenshots land in target/browser/.
+(cd tests/browser && npm ci --no-audit --no-fund)
+(cd tests/browser && HERALD_BIN="$PWD/../../target/debug/herald" node --test --test-concurrency=1)

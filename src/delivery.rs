@@ -215,6 +215,24 @@ impl Queues {
         self.len() == 0
     }
 
+    /// Frames waiting now, per connection (the admin dashboard, `/metrics`).
+    pub fn depths(&self) -> Vec<(ConnectionId, usize)> {
+        self.outboxes
+            .read()
+            .iter()
+            .map(|(c, o)| (*c, o.backlog.frames.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Frames waiting now, all connections together.
+    pub fn depth(&self) -> usize {
+        self.outboxes
+            .read()
+            .values()
+            .map(|o| o.backlog.frames.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Frames queued so far, all connections together.
     pub fn queued(&self) -> u64 {
         self.queued.load(Ordering::Relaxed)

@@ -23,6 +23,9 @@
 //!   expiry; their changes are pushed to the user's listeners by [`notify`].
 //! * [`protocol`] — Kuzzle's API protocol without transport: envelope validation, one module
 //!   per controller, Kuzzle's error ids and codes, the response envelope.
+//! * [`metrics`] — operational metrics (`GET /metrics`, Prometheus text): atomics on the hot
+//!   paths, engine counters read at scrape time, closed label sets. The admin dashboard
+//!   (`/_admin`) is served next to them by the server (`docs/operations.md`).
 //! * [`server`] — `herald serve`: one port for WebSocket and HTTP (own accept loop on hyper;
 //!   WebSocket upgrades answered before warp's HTTP routes), one task per WebSocket
 //!   connection with batched writes, slow-client closing, token expiry, graceful shutdown.
@@ -34,6 +37,7 @@
 pub mod delivery;
 pub mod identity;
 pub mod inbox;
+pub mod metrics;
 pub mod notify;
 pub mod protocol;
 pub mod rooms;

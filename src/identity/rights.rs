@@ -10,7 +10,8 @@
 //!
 //! ```json
 //! {"subscribe": ["shop/*"], "publish": ["chat/*"], "write": ["shop/orders"],
-//!  "events": true, "notify": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}}}
+//!  "events": true, "notify": true, "restrict": {"shop/*": {"equals": {"tenant": "acme"}}},
+//!  "admin": false}
 //! ```
 //!
 //! Every key is optional; an absent list grants nothing.
@@ -117,6 +118,8 @@ pub struct Rights {
     pub notify: bool,
     /// Restriction filters, by collection pattern.
     pub restrict: Vec<(Pattern, Value)>,
+    /// May use the admin dashboard (`/_admin`) and read `/metrics` (docs/operations.md).
+    pub admin: bool,
 }
 
 impl Rights {
@@ -130,6 +133,7 @@ impl Rights {
             events: true,
             notify: true,
             restrict: Vec::new(),
+            admin: true,
         }
     }
 
@@ -152,6 +156,7 @@ impl Rights {
                 "events",
                 "notify",
                 "restrict",
+                "admin",
             ]
             .contains(&key.as_str())
             {
@@ -165,6 +170,7 @@ impl Rights {
         };
         let events = flag("events")?;
         let notify = flag("notify")?;
+        let admin = flag("admin")?;
         let restrict = match map.get("restrict") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(filters)) => filters
@@ -185,6 +191,7 @@ impl Rights {
             events,
             notify,
             restrict,
+            admin,
         })
     }
 
@@ -310,6 +317,15 @@ mod tests {
             rights.restrict_filter("shop", "items", &json!({})),
             json!({})
         );
+        assert!(!rights.admin, "admin is granted only explicitly");
+        assert!(Rights::all().admin, "the default policy includes admin");
+        assert!(!Rights::none().admin);
+        assert!(
+            Rights::from_json(&json!({"admin": true}))
+                .expect("admin only")
+                .admin
+        );
+        assert!(Rights::from_json(&json!({"admin": 1})).is_err());
         assert!(Rights::from_json(&json!({"subscribe": 3})).is_err());
         assert!(Rights::from_json(&json!({"bogus": []})).is_err());
         assert!(Rights::from_json(&json!({"restrict": {"a/b": 1}})).is_err());

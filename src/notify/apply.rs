@@ -62,7 +62,10 @@ impl Hub {
                 self.stage(origin, change, key, previous, &stamp, &mut batch)
             })
             .collect();
-        if let Err(e) = self.store.write_batch(&batch.final_states()) {
+        let started = std::time::Instant::now();
+        let written = self.store.write_batch(&batch.final_states());
+        self.metrics.store_commit(started.elapsed());
+        if let Err(e) = written {
             return staged
                 .into_iter()
                 .map(|s| s.and(Err(ChangeError::Store(e.clone()))))
@@ -105,8 +108,10 @@ impl Hub {
         let collection = CollectionName::new(&change.index, &change.collection);
         let matching = |document: &Value| {
             let mut rooms = Vec::new();
+            let started = std::time::Instant::now();
             self.rooms
                 .matching(&collection, &with_id(document, Some(&key.id)), &mut rooms);
+            self.metrics.matching(started.elapsed());
             rooms.sort();
             rooms.dedup();
             rooms

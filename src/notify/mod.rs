@@ -232,6 +232,7 @@ pub struct Hub {
     inbox: Inbox,
     frames: AtomicU64,
     deliveries: AtomicU64,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Hub {
@@ -256,6 +257,7 @@ impl Hub {
             connection_ids: ConnectionIds::default(),
             frames: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
+            metrics: Arc::default(),
         }
     }
 
@@ -280,6 +282,11 @@ impl Hub {
     /// Token verification, connection bindings and event listeners.
     pub fn identities(&self) -> &Identities {
         &self.identities
+    }
+
+    /// Operational metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     pub fn stats(&self) -> Stats {
@@ -422,8 +429,10 @@ impl Hub {
         let source = Value::Object(source);
         let name = CollectionName::new(index, collection);
         let mut rooms = Vec::new();
+        let started = std::time::Instant::now();
         self.rooms
             .matching(&name, &with_id(&source, id), &mut rooms);
+        self.metrics.matching(started.elapsed());
         let result = DocumentResult {
             id,
             source: &source,

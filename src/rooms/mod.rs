@@ -33,7 +33,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use herald_filters::engine::{CollectionName, Engine};
-use herald_filters::{FilterId, Normalized};
+use herald_filters::{Canonical, FilterId, Normalized};
 use parking_lot::{RwLock, RwLockReadGuard};
 use serde_json::Value;
 
@@ -167,6 +167,8 @@ pub struct Room {
     id: RoomId,
     name: Arc<str>,
     collection: CollectionName,
+    /// The canonical filter the id derives from (shown by the admin dashboard).
+    canonical: Arc<Canonical>,
     /// Member -> volatile given when it entered.
     members: FoldMap<ConnectionId, Value>,
     channels: Vec<Channel>,
@@ -191,6 +193,10 @@ impl Room {
 
     pub fn collection(&self) -> &CollectionName {
         &self.collection
+    }
+
+    pub fn canonical(&self) -> &Arc<Canonical> {
+        &self.canonical
     }
 
     pub fn count(&self) -> usize {
@@ -262,6 +268,23 @@ impl State {
     /// The room a client-supplied id names, if it exists.
     pub fn room_by_name(&self, name: &str) -> Option<&Room> {
         self.by_name.get(name).and_then(|id| self.rooms.get(id))
+    }
+
+    /// Every room.
+    pub fn rooms(&self) -> impl Iterator<Item = &Room> {
+        self.rooms.values()
+    }
+
+    /// Every connection, with its user and the number of rooms it is in.
+    pub fn connections(&self) -> impl Iterator<Item = (ConnectionId, Option<&UserId>, usize)> {
+        self.connections
+            .iter()
+            .map(|(c, e)| (*c, e.user.as_ref(), e.rooms.len()))
+    }
+
+    /// Subscriptions: (connection, room) pairs.
+    pub fn subscriptions(&self) -> usize {
+        self.connections.values().map(|e| e.rooms.len()).sum()
     }
 
     /// Whether one of `user`'s connections is in the room.
@@ -406,6 +429,7 @@ impl Rooms {
                             id,
                             name,
                             collection,
+                            canonical: Arc::clone(&filter.canonical),
                             members: FoldMap::default(),
                             channels: Vec::new(),
                             restriction: None,

@@ -82,6 +82,7 @@ pub(crate) fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
 pub(crate) async fn serve(socket: Socket, state: Arc<State>, peer: SocketAddr) {
     let connection = state.hub.connect(None);
     let inbox = state.queues.open(connection);
+    state.hub.metrics().websocket(1);
     tracing::debug!(%connection, %peer, "websocket open");
     let mut session = Session {
         socket,
@@ -99,6 +100,7 @@ pub(crate) async fn serve(socket: Socket, state: Arc<State>, peer: SocketAddr) {
     // Leave the rooms now (presence `out` to the others), not after the close frame.
     state.hub.disconnect(connection);
     session.close(close).await;
+    state.hub.metrics().websocket(-1);
     match close {
         Some((code, reason)) => {
             tracing::info!(%connection, %peer, code, reason, "websocket closed by the server")
@@ -242,6 +244,13 @@ impl Session<'_> {
                 let refused = Err(KuzzleError::too_many_requests(
                     self.state.config.max_requests_per_second,
                 ));
+                let metrics = self.state.hub.metrics();
+                metrics.request(
+                    &request.controller,
+                    &request.action,
+                    429,
+                    Default::default(),
+                );
                 let node = &self.state.hub.config().node;
                 protocol::response(&request, &refused, node, true).to_string()
             }
@@ -251,6 +260,7 @@ impl Session<'_> {
                     connection: Some(self.connection),
                     protocol: "websocket",
                 };
+                let started = std::time::Instant::now();
                 let outcome = if touches_store(&request) {
                     blocking(|| protocol::dispatch(&ctx, &request))
                 } else {
@@ -259,6 +269,14 @@ impl Session<'_> {
                 if let Err(e) = &outcome {
                     tracing::debug!(connection = %self.connection, controller = %request.controller, action = %request.action, error = %e, "request failed");
                 }
+                let status = outcome.as_ref().map_or_else(|e| e.status, |_| 200);
+                let metrics = self.state.hub.metrics();
+                metrics.request(
+                    &request.controller,
+                    &request.action,
+                    status,
+                    started.elapsed(),
+                );
                 let node = &self.state.hub.config().node;
                 protocol::response(&request, &outcome, node, true).to_string()
             }

@@ -19,6 +19,7 @@ pub(crate) async fn sweep(state: Arc<State>) {
         let changed = identities.expiry_changed();
         let (expired, next) = state.hub.expire_tokens(now_ms());
         if !expired.is_empty() {
+            state.hub.metrics().token_expired(expired.len());
             tracing::debug!(connections = expired.len(), "tokens expired");
         }
         let wait = next.map_or(IDLE, |at| {

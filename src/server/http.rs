@@ -23,6 +23,7 @@ pub(crate) fn routes(
     state: Arc<State>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone + Send + Sync + 'static
 {
+    let state_for_admin = Arc::clone(&state);
     let http = warp::method()
         .and(warp::path::full())
         .and(
@@ -61,7 +62,7 @@ pub(crate) fn routes(
                 }
             },
         );
-    http
+    super::admin::routes(state_for_admin).or(http).unify()
 }
 
 /// Reads a body of at most `limit` bytes.
@@ -274,11 +275,19 @@ fn handle(state: &State, call: HttpCall<'_>) -> warp::reply::Response {
         connection: None,
         protocol: "http",
     };
+    let started = std::time::Instant::now();
     let outcome = super::blocking(|| protocol::dispatch(&ctx, &request));
     if let Err(e) = &outcome {
         tracing::debug!(controller = %request.controller, action = %request.action, error = %e, "http request failed");
     }
     let status = outcome.as_ref().map_or_else(|e| e.status, |_| 200);
+    let metrics = state.hub.metrics();
+    metrics.request(
+        &request.controller,
+        &request.action,
+        status,
+        started.elapsed(),
+    );
     let response = protocol::response(&request, &outcome, &state.hub.config().node, false);
     json_reply(status, &response)
 }

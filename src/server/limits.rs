@@ -104,8 +104,7 @@ impl Connections {
     }
 
     /// Connections open now.
-    #[cfg(test)]
-    fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.open.lock().total
     }
 }

@@ -11,6 +11,7 @@
 //! closed with code 1001 (the SDK reconnects after any code but 1000), HTTP connections finish
 //! their current request, and `run` returns once they are gone (or after a grace period).
 
+mod admin;
 mod connection;
 mod expiry;
 mod handshake;
@@ -160,6 +161,7 @@ pub async fn run(
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
     state.tasks.spawn(inbox_sweep::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");
+    admin::announce(listener.local_addr()?);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
