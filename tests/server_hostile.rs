@@ -147,6 +147,76 @@ async fn one_connection_cannot_take_every_room() {
     server.stop().await;
 }
 
+/// An HS256 token for `user`, valid for an hour.
+fn user_token(secret: &[u8], user: &str) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 3600;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": user, "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("sign")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_has_one_request_budget_across_its_connections() {
+    use herald::identity::{AuthConfig, VerifyKey};
+    let secret = b"hostile-secret";
+    let server = Server::start_with(Config {
+        max_requests_per_second: 0,
+        max_requests_per_second_per_user: 20,
+        hub: HubConfig {
+            auth: AuthConfig {
+                keys: vec![VerifyKey::hmac(secret)],
+                ..AuthConfig::default()
+            },
+            ..HubConfig::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let mut client = server.client().await;
+        client
+            .ok(
+                json!({"controller":"auth","action":"login","strategy":"jwt",
+                "body":{"token":user_token(secret, "mallory")}}),
+            )
+            .await;
+        clients.push(client);
+    }
+    // 3 x 20 requests at once: the user's budget (20, minus the logins) is shared.
+    for client in &mut clients {
+        for i in 0..20 {
+            client
+                .send_text(
+                    &json!({"controller":"server","action":"now","requestId":format!("r{i}")})
+                        .to_string(),
+                )
+                .await;
+        }
+    }
+    let mut refused = 0;
+    for client in &mut clients {
+        for _ in 0..20 {
+            let frame = client.next_frame().await;
+            if frame["status"] == 429 {
+                assert!(frame["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("this user"));
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 30, "{refused} refused of 60");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_user_cannot_take_every_room_with_many_connections() {
     use herald::identity::{AuthConfig, VerifyKey};
@@ -164,18 +234,7 @@ async fn one_user_cannot_take_every_room_with_many_connections() {
         ..Config::default()
     })
     .await;
-    let token = |user: &str| {
-        let exp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-            + 3600;
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::default(),
-            &json!({"sub": user, "exp": exp}),
-            &jsonwebtoken::EncodingKey::from_secret(secret),
-        )
-        .expect("sign")
-    };
+    let token = |user: &str| user_token(secret, user);
     let mut first = server.client().await;
     let mut second = server.client().await;
     for client in [&mut first, &mut second] {

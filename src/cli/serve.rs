@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// they are answered 429. 0: unlimited.
     #[arg(long, env = "HERALD_MAX_REQUESTS_PER_SECOND", default_value_t = herald::server::Config::default().max_requests_per_second)]
     pub max_requests_per_second: u32,
+    /// The same for all the WebSocket connections of one user together (0: unlimited).
+    #[arg(long, env = "HERALD_MAX_REQUESTS_PER_SECOND_PER_USER", default_value_t = herald::server::Config::default().max_requests_per_second_per_user)]
+    pub max_requests_per_second_per_user: u32,
     /// Rooms the connections of one user may be subscribed to at once, together (0:
     /// unlimited).
     #[arg(long, env = "HERALD_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = HubConfig::DEFAULT_MAX_SUBSCRIPTIONS_PER_USER)]
@@ -217,6 +220,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         max_connections_per_address: args.max_connections_per_address,
         limit_loopback: args.limit_loopback,
         max_requests_per_second: args.max_requests_per_second,
+        max_requests_per_second_per_user: args.max_requests_per_second_per_user,
         queue_capacity: args.queue_frames,
         queue_bytes: args.queue_bytes,
         store,

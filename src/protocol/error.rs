@@ -346,13 +346,14 @@ impl KuzzleError {
         )
     }
 
-    /// Too many requests on one connection (`--max-requests-per-second`).
-    pub fn too_many_requests(rate: u32) -> Self {
+    /// Too many requests on one connection or from one user (`--max-requests-per-second`,
+    /// `--max-requests-per-second-per-user`).
+    pub fn too_many_requests(who: &str, rate: u32) -> Self {
         Self::new(
             "api.process.too_many_requests",
             code(2, 2, 8),
             429,
-            format!("Too many requests: this connection may send {rate} per second."),
+            format!("Too many requests: {who} may send {rate} per second."),
             vec![rate.to_string()],
         )
     }

@@ -61,6 +61,11 @@ impl UserId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id as a shared string (a key that costs no copy).
+    pub fn as_arc(&self) -> &Arc<str> {
+        &self.0
+    }
 }
 
 /// Why a room operation was refused.

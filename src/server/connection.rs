@@ -240,20 +240,6 @@ impl Session<'_> {
         match protocol::parse(bytes) {
             Incoming::Ping => protocol::PONG.to_owned(),
             Incoming::Rejected(value) => value.to_string(),
-            Incoming::Request(request) if !self.rate.take() => {
-                let refused = Err(KuzzleError::too_many_requests(
-                    self.state.config.max_requests_per_second,
-                ));
-                let metrics = self.state.hub.metrics();
-                metrics.request(
-                    &request.controller,
-                    &request.action,
-                    429,
-                    Default::default(),
-                );
-                let node = &self.state.hub.config().node;
-                protocol::response(&request, &refused, node, true).to_string()
-            }
             Incoming::Request(request) => {
                 let ctx = Context {
                     hub: &self.state.hub,
@@ -261,7 +247,10 @@ impl Session<'_> {
                     protocol: "websocket",
                 };
                 let started = std::time::Instant::now();
-                let outcome = if touches_store(&request) {
+                // Over its budget, a request is answered without being run.
+                let outcome = if let Some(refused) = self.rate_refusal(&request) {
+                    Err(refused)
+                } else if touches_store(&request) {
                     blocking(|| protocol::dispatch(&ctx, &request))
                 } else {
                     protocol::dispatch(&ctx, &request)
@@ -281,6 +270,26 @@ impl Session<'_> {
                 protocol::response(&request, &outcome, node, true).to_string()
             }
         }
+    }
+
+    /// The 429 answer when this connection, or the user it is bound to, has no request left
+    /// in its budget.
+    fn rate_refusal(&mut self, request: &Request) -> Option<KuzzleError> {
+        let config = &self.state.config;
+        if !self.rate.take() {
+            return Some(KuzzleError::too_many_requests(
+                "this connection",
+                config.max_requests_per_second,
+            ));
+        }
+        let identity = self
+            .state
+            .hub
+            .identities()
+            .identity(self.connection, request.timestamp)?;
+        (!self.state.user_rates.take(identity.kuid.as_arc())).then(|| {
+            KuzzleError::too_many_requests("this user", config.max_requests_per_second_per_user)
+        })
     }
 
     /// Moves the notifications queued now into the batch. A connection flagged too slow is

@@ -122,6 +122,40 @@ impl Drop for Permit {
     }
 }
 
+/// One token bucket per user, shared by all of the user's connections.
+pub(crate) struct UserRates {
+    rate: u32,
+    buckets: Mutex<HashMap<Arc<str>, RateLimit>>,
+}
+
+/// Users whose buckets are kept at once; beyond, every bucket starts afresh (a burst more for
+/// everyone, never a refusal too many).
+const MAX_USER_BUCKETS: usize = 100_000;
+
+impl UserRates {
+    pub(crate) fn new(rate: u32) -> UserRates {
+        UserRates {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token from `user`'s bucket; false when it is empty (always true with rate 0).
+    pub(crate) fn take(&self, user: &Arc<str>) -> bool {
+        if self.rate == 0 {
+            return true;
+        }
+        let mut buckets = self.buckets.lock();
+        if buckets.len() >= MAX_USER_BUCKETS && !buckets.contains_key(user) {
+            buckets.clear();
+        }
+        buckets
+            .entry(Arc::clone(user))
+            .or_insert_with(|| RateLimit::new(self.rate))
+            .take()
+    }
+}
+
 /// A token bucket: `rate` requests per second on average, bursts of `rate`.
 pub(crate) struct RateLimit {
     rate: f64,
@@ -178,6 +212,16 @@ mod tests {
         let connections = Connections::new(10, 1, false);
         let _x = connections.admit(local).unwrap();
         assert!(connections.admit(local).is_some());
+    }
+
+    #[test]
+    fn users_share_one_bucket() {
+        let rates = UserRates::new(3);
+        let (alice, bob): (Arc<str>, Arc<str>) = ("alice".into(), "bob".into());
+        assert!((0..3).all(|_| rates.take(&alice)));
+        assert!(!rates.take(&alice));
+        assert!(rates.take(&bob));
+        assert!((0..10).all(|_| UserRates::new(0).take(&alice)));
     }
 
     #[test]

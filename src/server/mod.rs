@@ -75,6 +75,8 @@ pub struct Config {
     /// allowed); beyond it requests are answered 429 `api.process.too_many_requests` without
     /// being run. 0 = unlimited.
     pub max_requests_per_second: u32,
+    /// The same for all the WebSocket connections of one user together (0 = unlimited).
+    pub max_requests_per_second_per_user: u32,
     /// The document store of the engine.
     pub store: Arc<dyn DocumentStore>,
     /// Where the users' inboxes are stored (`notifications` controller).
@@ -101,6 +103,7 @@ impl Default for Config {
             max_connections_per_address: 1_000,
             limit_loopback: false,
             max_requests_per_second: 10_000,
+            max_requests_per_second_per_user: 20_000,
             store: Arc::new(MemoryStore::new()),
             inbox_store: Arc::new(MemoryInboxStore::new()),
             hub: HubConfig::default(),
@@ -122,6 +125,8 @@ pub(crate) struct State {
     pub tasks: TaskTracker,
     /// Open TCP connections, in total and per address.
     pub connections: limits::Connections,
+    /// Request budgets of the users.
+    pub user_rates: limits::UserRates,
 }
 
 /// Serves connections from `listener` until `shutdown` completes, then closes everything.
@@ -134,6 +139,7 @@ pub async fn run(
         frames: config.queue_capacity,
         bytes: config.queue_bytes,
     }));
+    let per_user_rate = config.max_requests_per_second_per_user;
     let (config_max_connections, max_per_address, limit_loopback) = (
         config.max_connections,
         config.max_connections_per_address,
@@ -152,6 +158,7 @@ pub async fn run(
         shutdown: CancellationToken::new(),
         stopping: AtomicBool::new(false),
         tasks: TaskTracker::new(),
+        user_rates: limits::UserRates::new(per_user_rate),
         connections: limits::Connections::new(
             limits::below_descriptor_limit(config_max_connections),
             max_per_address,
