@@ -21,7 +21,7 @@ pub fn run(filters: &Path, docs: &Path, seconds: f64, options: &Options) -> io::
     let mut lines = 0usize;
     let mut rejected = 0usize;
     let start = Instant::now();
-    for line in super::open_lines(filters)?.lines() {
+    for line in super::open_lines_with_progress(filters, "registering")?.lines() {
         let line = line?;
         lines += 1;
         let normalized = serde_json::from_str::<Value>(&line)

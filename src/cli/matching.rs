@@ -18,7 +18,10 @@ pub fn run(filters: &Path, docs: &Path, options: &Options) -> io::Result<ExitCod
     let engine = Engine::new();
     let collection = CollectionName::new("cli", "match");
     let mut lines_of: HashMap<FilterId, Vec<usize>> = HashMap::new();
-    for (number, line) in super::open_lines(filters)?.lines().enumerate() {
+    for (number, line) in super::open_lines_with_progress(filters, "registering")?
+        .lines()
+        .enumerate()
+    {
         let line = line?;
         let filter: Value = serde_json::from_str(&line)
             .map_err(|e| invalid(filters, number, &format!("invalid JSON: {e}")))?;
@@ -33,7 +36,10 @@ pub fn run(filters: &Path, docs: &Path, options: &Options) -> io::Result<ExitCod
     let mut bad_documents = 0usize;
     let mut ids: Vec<FilterId> = Vec::new();
     let mut matches: Vec<usize> = Vec::new();
-    for (number, line) in super::open_lines(docs)?.lines().enumerate() {
+    for (number, line) in super::open_lines_with_progress(docs, "matching")?
+        .lines()
+        .enumerate()
+    {
         let line = line?;
         let doc: Value = match serde_json::from_str(&line) {
             Ok(v) => v,

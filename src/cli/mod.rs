@@ -9,6 +9,55 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+/// A line-oriented reader over a file with a progress bar on standard error (bytes read of
+/// the file's size) while it is read, drawn only when standard error is a terminal.
+pub fn open_lines_with_progress(path: &Path, what: &str) -> io::Result<Box<dyn BufRead>> {
+    let inner = open_lines(path)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if path.as_os_str() == "-" || size == 0 {
+        return Ok(inner);
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    Ok(Box::new(Progress { inner, bar }))
+}
+
+/// A reader that advances a progress bar by what is consumed, and clears it at the end.
+struct Progress {
+    inner: Box<dyn BufRead>,
+    bar: indicatif::ProgressBar,
+}
+
+impl io::Read for Progress {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+impl BufRead for Progress {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.bar.inc(amount as u64);
+        self.inner.consume(amount);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 /// A line-oriented reader over a file, or standard input for `-`.
 pub fn open_lines(path: &Path) -> io::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {

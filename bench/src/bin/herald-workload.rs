@@ -48,7 +48,16 @@ fn main() -> ExitCode {
 }
 
 fn run(name: &str, filters: usize, docs: usize, seed: u64, out: &Path) -> io::Result<ExitCode> {
-    let Some(w) = workload::by_name(name, filters, docs, seed) else {
+    // Drawn only when standard error is a terminal.
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner.set_message(format!(
+        "generating {name}: {filters} filters, {docs} documents"
+    ));
+    let generated = workload::by_name(name, filters, docs, seed);
+    spinner.set_message(format!("writing {}", out.display()));
+    let Some(w) = generated else {
+        spinner.finish_and_clear();
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
@@ -57,7 +66,9 @@ fn run(name: &str, filters: usize, docs: usize, seed: u64, out: &Path) -> io::Re
             ),
         ));
     };
-    workload::write_jsonl(&w, out)?;
+    let written = workload::write_jsonl(&w, out);
+    spinner.finish_and_clear();
+    written?;
     eprintln!(
         "wrote {} filters and {} documents to {}",
         w.filters.len(),
