@@ -1,4 +1,4 @@
-//! Heavy workload, drawn like the oracle corpus `shared/oracle/seed1`: every
+//! Heavy workload, drawn like the oracle corpus `filters/tests/data/oracle/seed1`: every
 //! keyword and operand, nested `and`/`or`/`not`/`bool`, geopoints in every
 //! spelling, documents with mixed value types, and many broad filters.
 //!
