@@ -147,6 +147,26 @@ async fn one_connection_cannot_take_every_room() {
     server.stop().await;
 }
 
+/// Sends `n` `server:now` requests at once on `client`; returns the 429 answers.
+async fn burst(client: &mut Client, n: usize) -> Vec<Value> {
+    for i in 0..n {
+        client
+            .send_text(
+                &json!({"controller":"server","action":"now","requestId":format!("r{i}")})
+                    .to_string(),
+            )
+            .await;
+    }
+    let mut refused = Vec::new();
+    for _ in 0..n {
+        let frame = client.next_frame().await;
+        if frame["status"] == 429 {
+            refused.push(frame);
+        }
+    }
+    refused
+}
+
 /// An HS256 token for `user`, valid for an hour.
 fn user_token(secret: &[u8], user: &str) -> String {
     let exp = std::time::SystemTime::now()
@@ -190,27 +210,14 @@ async fn a_user_has_one_request_budget_across_its_connections() {
         clients.push(client);
     }
     // 3 x 20 requests at once: the user's budget (20, minus the logins) is shared.
-    for client in &mut clients {
-        for i in 0..20 {
-            client
-                .send_text(
-                    &json!({"controller":"server","action":"now","requestId":format!("r{i}")})
-                        .to_string(),
-                )
-                .await;
-        }
-    }
     let mut refused = 0;
     for client in &mut clients {
-        for _ in 0..20 {
-            let frame = client.next_frame().await;
-            if frame["status"] == 429 {
-                assert!(frame["error"]["message"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("this user"));
-                refused += 1;
-            }
+        for frame in burst(client, 20).await {
+            assert!(frame["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("this user"));
+            refused += 1;
         }
     }
     assert!(refused >= 30, "{refused} refused of 60");
@@ -416,27 +423,16 @@ async fn requests_beyond_the_rate_are_refused_with_429() {
     })
     .await;
     let mut client = server.client().await;
-    for i in 0..100 {
-        client
-            .send_text(
-                &json!({"controller":"server","action":"now","requestId":format!("r{i}")})
-                    .to_string(),
-            )
-            .await;
-    }
     let mut refused = 0;
-    for _ in 0..100 {
-        let frame = client.next_frame().await;
-        if frame["status"] == 429 {
-            assert_eq!(
-                frame["error"]["id"], "api.process.too_many_requests",
-                "{frame}"
-            );
-            assert!(frame["requestId"]
-                .as_str()
-                .is_some_and(|id| id.starts_with('r')));
-            refused += 1;
-        }
+    for frame in burst(&mut client, 100).await {
+        assert_eq!(
+            frame["error"]["id"], "api.process.too_many_requests",
+            "{frame}"
+        );
+        assert!(frame["requestId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with('r')));
+        refused += 1;
     }
     assert!(refused >= 50, "{refused} refused of 100");
     // The bucket refills: the connection is usable again.

@@ -298,11 +298,6 @@ impl Identities {
 
     // ---- event listeners ----
 
-    /// Adds a listener to `%herald/events` (filter already validated); returns its id.
-    pub fn listen(&self, connection: ConnectionId, filter: Option<Standardized>) -> Arc<str> {
-        self.listen_to(connection, Topic::Events, filter)
-    }
-
     /// Adds a listener of a topic (filter already validated); returns its id.
     pub fn listen_to(
         &self,
@@ -469,10 +464,10 @@ mod tests {
         let filter =
             herald_filters::standardize(&json!({"equals": {"type": "MAIL"}}), &Options::default())
                 .expect("filter");
-        let mail = ids.listen(a, Some(filter));
-        let all = ids.listen(a, None);
-        ids.listen(b, None);
-        ids.listen(anon, None);
+        let mail = ids.listen_to(a, Topic::Events, Some(filter));
+        let all = ids.listen_to(a, Topic::Events, None);
+        ids.listen_to(b, Topic::Events, None);
+        ids.listen_to(anon, Topic::Events, None);
         let to_alice = Audience::Users(vec![UserId::new("alice"), UserId::new("alice")]);
         let got = ids.recipients(&to_alice, &json!({"type": "MAIL"}));
         assert_eq!(got, vec![(a, Arc::clone(&mail)), (a, Arc::clone(&all))]);

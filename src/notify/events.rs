@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::frame::Prepared;
 use super::{Hub, Origin, SubscribeError, Subscription};
 use crate::delivery::{ConnectionId, Delivered, Frame};
-use crate::identity::{Audience, Identity, EVENTS_COLLECTION, EVENTS_INDEX};
+use crate::identity::{Audience, Identity, Topic, EVENTS_COLLECTION, EVENTS_INDEX};
 use crate::rooms::{FoldSet, RoomError};
 
 /// An event: a type code with a payload, a named event with a message, or both.
@@ -156,6 +156,17 @@ impl Hub {
         connection: ConnectionId,
         filter: &Value,
     ) -> Result<Subscription, SubscribeError> {
+        self.listen_topic(connection, Topic::Events, filter)
+    }
+
+    /// A listener of one of the connection's identity-scoped topics (events, inbox changes),
+    /// selected by `filter` (`{}`: everything).
+    pub(crate) fn listen_topic(
+        &self,
+        connection: ConnectionId,
+        topic: Topic,
+        filter: &Value,
+    ) -> Result<Subscription, SubscribeError> {
         if !self.rooms.is_connected(connection) {
             return Err(SubscribeError::Room(RoomError::UnknownConnection));
         }
@@ -168,7 +179,7 @@ impl Hub {
                     .map_err(SubscribeError::Filter)?,
             )
         };
-        let id = self.identities.listen(connection, filter);
+        let id = self.identities.listen_to(connection, topic, filter);
         Ok(Subscription {
             room_id: id.to_string(),
             channel: id.to_string(),

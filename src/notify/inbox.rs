@@ -12,14 +12,14 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::frame::Prepared;
 use super::{Hub, Origin, SubscribeError, Subscription};
 use crate::delivery::{ConnectionId, Delivered};
 use crate::identity::{Audience, Topic, EVENTS_INDEX, NOTIFICATIONS_COLLECTION};
 use crate::inbox::{Inbox, InboxStore, Sink};
-use crate::rooms::{RoomError, UserId};
+use crate::rooms::UserId;
 
 /// The frame of an inbox change (`type: "notification"`), completed with `room` per listener.
 #[derive(Serialize)]
@@ -116,24 +116,6 @@ impl Hub {
         connection: ConnectionId,
         filter: &Value,
     ) -> Result<Subscription, SubscribeError> {
-        if !self.rooms.is_connected(connection) {
-            return Err(SubscribeError::Room(RoomError::UnknownConnection));
-        }
-        let everything = filter.as_object().is_some_and(Map::is_empty);
-        let filter = if everything {
-            None
-        } else {
-            Some(
-                herald_filters::standardize(filter, &self.config.filters)
-                    .map_err(SubscribeError::Filter)?,
-            )
-        };
-        let id = self
-            .identities
-            .listen_to(connection, Topic::Notifications, filter);
-        Ok(Subscription {
-            room_id: id.to_string(),
-            channel: id.to_string(),
-        })
+        self.listen_topic(connection, Topic::Notifications, filter)
     }
 }
