@@ -28,8 +28,8 @@ for kw in equals exists geoBoundingBox geoDistance geoDistanceRange geoPolygon i
   runs+=("koncorde-$kw 10000")
 done
 runs+=("realistic 10000" "realistic 100000" "heavy 10000" "heavy 100000" "alerts 10000" "alerts 100000")
-runs+=("geo 10000" "geo 100000" "feeds 10000" "feeds 100000")
-[ "${HERALD_COMPARE_SKIP_1M:-0}" = 1 ] || runs+=("realistic 1000000" "geo 1000000")
+runs+=("geo 10000" "geo 100000" "feeds 10000" "feeds 100000" "realistic-geo 10000" "realistic-geo 100000")
+[ "${HERALD_COMPARE_SKIP_1M:-0}" = 1 ] || runs+=("realistic 1000000" "geo 1000000" "realistic-geo 1000000")
 
 results="$out/results.jsonl"
 : > "$results"

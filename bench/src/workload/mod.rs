@@ -2,7 +2,7 @@
 //! documents, shared by Herald's `bench-match` and by the Koncorde harness in
 //! `bench/koncorde/`, so that both engines are measured on identical inputs.
 //!
-//! Six families:
+//! Seven families:
 //!
 //! * [`koncorde_scenario`]: Koncorde's own benchmark (spec 12.1), one keyword
 //!   at a time (10,000 filters of `equals`, `exists`, `geoBoundingBox`,
@@ -27,6 +27,9 @@
 //! * [`geo`]: standalone location subscriptions (near-me circles, map
 //!   viewports, delivery zones and bands) crowding around ~200 city centres
 //!   with Zipf popularity, and documents in the same places. See `geo`.
+//! * [`realistic_geo`]: `realistic` with one filter in ten swapped for a standalone `geo`
+//!   shape (near-me circles, viewports, zones, bands) around the cities where the listings
+//!   and sensors are. See `realistic_geo`.
 //! * [`feeds`]: social timelines, each an `in` over the 10–49 accounts a user
 //!   follows; popular accounts reach thousands of timelines. See `feeds`.
 //!
@@ -55,6 +58,7 @@ mod geo;
 mod heavy;
 mod koncorde;
 mod realistic;
+mod realistic_geo;
 
 use std::io::Write;
 use std::path::Path;
@@ -67,6 +71,7 @@ pub use geo::geo;
 pub use heavy::heavy;
 pub use koncorde::{koncorde_scenario, KONCORDE_KEYWORDS, SCENARIO_DOCS};
 pub use realistic::realistic;
+pub use realistic_geo::realistic_geo;
 
 /// A set of filters and a set of documents to match against them.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -77,10 +82,12 @@ pub struct Workload {
     pub docs: Vec<Value>,
 }
 
-/// Names accepted by [`by_name`]: `realistic`, `heavy`, `alerts`, and `koncorde-<kw>`
+/// Names accepted by [`by_name`]: `realistic`, `realistic-geo`, `heavy`, `alerts`, `geo`,
+/// `feeds`, and `koncorde-<kw>`
 /// for each keyword of [`KONCORDE_KEYWORDS`].
 pub const WORKLOAD_NAMES: &[&str] = &[
     "realistic",
+    "realistic-geo",
     "heavy",
     "alerts",
     "geo",
@@ -100,6 +107,7 @@ pub const WORKLOAD_NAMES: &[&str] = &[
 pub fn by_name(name: &str, n_filters: usize, n_docs: usize, seed: u64) -> Option<Workload> {
     match name {
         "realistic" => Some(realistic(n_filters, n_docs, seed)),
+        "realistic-geo" => Some(realistic_geo(n_filters, n_docs, seed)),
         "heavy" => Some(heavy(n_filters, n_docs, seed)),
         "alerts" => Some(alerts(n_filters, n_docs, seed)),
         "geo" => Some(geo(n_filters, n_docs, seed)),
