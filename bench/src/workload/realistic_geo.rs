@@ -64,11 +64,16 @@ mod tests {
             .filters
             .iter()
             .filter(|f| {
-                f.as_object().and_then(|o| o.keys().next()).is_some_and(|k| k.starts_with("geo"))
+                f.as_object()
+                    .and_then(|o| o.keys().next())
+                    .is_some_and(|k| k.starts_with("geo"))
             })
             .count();
         // geo's own mix: 90 % of its shapes are standalone, 10 % scoped by `kind`.
-        assert!((400..=500).contains(&standalone), "{standalone} standalone shapes");
+        assert!(
+            (400..=500).contains(&standalone),
+            "{standalone} standalone shapes"
+        );
         let distinct: std::collections::HashSet<String> =
             w.filters.iter().map(Value::to_string).collect();
         assert_eq!(distinct.len(), w.filters.len());
@@ -76,6 +81,9 @@ mod tests {
         let matches = matches_per_doc(&w);
         let plain = matches_per_doc(&realistic(4_500, 300, 3));
         let (with, without): (usize, usize) = (matches.iter().sum(), plain.iter().sum());
-        assert!(with > without + 300 * 2, "{with} matches with shapes, {without} without");
+        assert!(
+            with > without + 300 * 2,
+            "{with} matches with shapes, {without} without"
+        );
     }
 }

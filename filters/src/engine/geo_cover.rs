@@ -8,7 +8,9 @@
 //! test (trigonometry) for each. Here a small shape is listed in small cells and a large one in
 //! large cells (a hierarchy of levels, cell side 2^-k degree, the level chosen so that a shape
 //! takes at most [`MAX_CELLS`] cells), so a point's candidates are the shapes near it, and
-//! those that hold it deep inside are answered without computing a distance.
+//! those that hold it deep inside are answered without computing a distance. Cells on the
+//! shape's edge are split once more ([`REFINE`]): the exact test is then left to a band half
+//! as wide around the edge, for about twice the cells there.
 //!
 //! Exactness. An *inside* cell must be inside for the very function [`Shape::contains`]
 //! computes (the ellipsoidal distance of spec 5.7), not for an idealized circle. A cell is
@@ -29,8 +31,11 @@ use crate::geo::{distance, Envelope, Point, Shape};
 
 type LitId = u32;
 
-/// Cells a shape may take.
+/// Cells a shape's envelope may take at the level it is planned at.
 pub(crate) const MAX_CELLS: u64 = 36;
+/// How many times a boundary cell is split in four: each split halves the band of cells that
+/// need the exact test around the shape's edge, and about doubles the cells listed there.
+const REFINE: u32 = 1;
 /// Levels: cell side 2^-k degree for k in `0..LEVELS` (1° down to about 3.4 m).
 const LEVELS: u32 = 16;
 /// Only shapes within these latitudes are covered (flat cell bounds near the poles would be
@@ -51,7 +56,7 @@ struct Covered {
 pub(crate) struct Coverings {
     /// (level, row, column) -> the shapes listing that cell.
     cells: ShardedTable<(u64, SmallVec<[Covered; 2]>)>,
-    /// Shapes per level, to probe only the levels in use.
+    /// Shapes listed at each level, to probe only the levels in use.
     per_level: [u32; LEVELS as usize],
 }
 
@@ -75,6 +80,69 @@ enum Relation {
     Inside,
     Boundary,
     Outside,
+}
+
+/// One listed cell of a shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cell {
+    level: u32,
+    row: u64,
+    col: u64,
+    inside: bool,
+}
+
+/// The cells a shape is listed in: the cells of its plan that it reaches, where each boundary
+/// cell is replaced by its four children, classified in turn, down to [`REFINE`] levels below
+/// the plan's. Inside cells stay as large as they can be; the cells of one shape never overlap,
+/// so a point finds a shape at most once. Deterministic: `remove` recomputes what `insert`
+/// listed.
+fn covering(shape: &Shape) -> Option<Vec<Cell>> {
+    let (level, (r0, c0), (r1, c1)) = plan(shape)?;
+    let mut cells = Vec::new();
+    for row in r0..=r1 {
+        for col in c0..=c1 {
+            refine(shape, level, row, col, REFINE, &mut cells);
+        }
+    }
+    Some(cells)
+}
+
+fn refine(shape: &Shape, level: u32, row: u64, col: u64, depth: u32, cells: &mut Vec<Cell>) {
+    let inside = match relation(shape, level, row, col) {
+        Relation::Outside => return,
+        Relation::Inside => true,
+        Relation::Boundary if depth == 0 || level + 1 == LEVELS => false,
+        Relation::Boundary => {
+            // Halving the side is exact in floating point, so a point's row and column one
+            // level down are always 2 row or 2 row + 1 (and the same for columns).
+            for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                refine(
+                    shape,
+                    level + 1,
+                    2 * row + dr,
+                    2 * col + dc,
+                    depth - 1,
+                    cells,
+                );
+            }
+            return;
+        }
+    };
+    cells.push(Cell {
+        level,
+        row,
+        col,
+        inside,
+    });
+}
+
+/// The distinct levels of a shape's cells.
+fn levels_of(cells: &[Cell]) -> impl Iterator<Item = u32> {
+    let mut used = 0u32;
+    for cell in cells {
+        used |= 1 << cell.level;
+    }
+    (0..LEVELS).filter(move |level| used & (1 << level) != 0)
 }
 
 /// The cells of a shape: a level and the (row, column) corners of a rectangle of its cells.
@@ -166,54 +234,52 @@ impl Coverings {
 
     /// Lists the shape in its cells; false (and nothing listed) if it is not for coverings.
     pub(crate) fn insert(&mut self, shape: &Shape, lit: LitId) -> bool {
-        let Some((level, (r0, c0), (r1, c1))) = plan(shape) else {
+        let Some(cells) = covering(shape) else {
             return false;
         };
-        for row in r0..=r1 {
-            for col in c0..=c1 {
-                let inside = match relation(shape, level, row, col) {
-                    Relation::Outside => continue,
-                    Relation::Inside => true,
-                    Relation::Boundary => false,
-                };
-                let k = key(level, row, col);
-                let entry = Covered { lit, inside };
-                if let Some((_, list)) = self.cells.find_mut(int_hash(k), |(x, _)| *x == k) {
-                    list.push(entry);
-                } else {
-                    let mut list = SmallVec::new();
-                    list.push(entry);
-                    self.cells
-                        .insert_unique(int_hash(k), (k, list), |(x, _)| int_hash(*x));
-                }
+        for cell in &cells {
+            let k = key(cell.level, cell.row, cell.col);
+            let entry = Covered {
+                lit,
+                inside: cell.inside,
+            };
+            if let Some((_, list)) = self.cells.find_mut(int_hash(k), |(x, _)| *x == k) {
+                list.push(entry);
+            } else {
+                let mut list = SmallVec::new();
+                list.push(entry);
+                self.cells
+                    .insert_unique(int_hash(k), (k, list), |(x, _)| int_hash(*x));
             }
         }
-        self.per_level[level as usize] += 1;
+        for level in levels_of(&cells) {
+            self.per_level[level as usize] += 1;
+        }
         true
     }
 
     /// Forgets the shape; false if it was not covered here.
     pub(crate) fn remove(&mut self, shape: &Shape, lit: LitId) -> bool {
-        let Some((level, (r0, c0), (r1, c1))) = plan(shape) else {
+        let Some(cells) = covering(shape) else {
             return false;
         };
-        for row in r0..=r1 {
-            for col in c0..=c1 {
-                let k = key(level, row, col);
-                let emptied = match self.cells.find_mut(int_hash(k), |(x, _)| *x == k) {
-                    Some((_, list)) => {
-                        list.retain(|e| e.lit != lit);
-                        list.is_empty()
-                    }
-                    None => false,
-                };
-                if emptied {
-                    self.cells.remove(int_hash(k), |(x, _)| *x == k);
+        for cell in &cells {
+            let k = key(cell.level, cell.row, cell.col);
+            let emptied = match self.cells.find_mut(int_hash(k), |(x, _)| *x == k) {
+                Some((_, list)) => {
+                    list.retain(|e| e.lit != lit);
+                    list.is_empty()
                 }
+                None => false,
+            };
+            if emptied {
+                self.cells.remove(int_hash(k), |(x, _)| *x == k);
             }
         }
-        let count = &mut self.per_level[level as usize];
-        *count = count.saturating_sub(1);
+        for level in levels_of(&cells) {
+            let count = &mut self.per_level[level as usize];
+            *count = count.saturating_sub(1);
+        }
         if self.cells.is_empty() {
             self.cells = ShardedTable::default();
         }
@@ -368,12 +434,16 @@ mod tests {
             }
         }
         // Candidates follow the shapes that hold the point (plus those on whose boundary it
-        // lies), and most of the answers need no exact test.
+        // lies: 1.22 times as many here), and most of the answers need no exact test (72 %
+        // here; 46 % without the refinement of boundary cells).
         assert!(
-            found_total < 2 * contained,
+            found_total * 10 < 13 * contained,
             "{found_total} candidates, {contained} contained"
         );
-        assert!(sure * 3 > contained, "{sure} sure, {contained} contained");
+        assert!(
+            sure * 3 > 2 * contained,
+            "{sure} sure, {contained} contained"
+        );
         for (lit, shape) in shapes.iter().enumerate() {
             assert!(covered.remove(shape, lit as LitId));
         }
