@@ -455,6 +455,7 @@ async fn a_close_during_a_batched_send_leaves_the_others_served() {
                     let frame = client.next_frame().await;
                     assert_eq!(frame["result"]["_source"]["seq"], i, "{frame}");
                 }
+                client
             })
         })
         .collect();
@@ -463,8 +464,9 @@ async fn a_close_during_a_batched_send_leaves_the_others_served() {
         assert_eq!(frame["requestId"], format!("p{i}"), "{frame}");
         assert_eq!(frame["status"], 200);
     }
+    let mut stayed = Vec::new();
     for reader in readers {
-        reader.await.expect("every notification, in order");
+        stayed.push(reader.await.expect("every notification, in order"));
     }
     let mut count = Value::Null;
     for _ in 0..50 {
@@ -477,6 +479,10 @@ async fn a_close_during_a_batched_send_leaves_the_others_served() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(count, 12, "the closed connections left the room");
+    assert_eq!(
+        count, 12,
+        "the closed connections left the room, the others stayed"
+    );
+    drop(stayed);
     server.stop().await;
 }

@@ -50,7 +50,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::limits::RateLimit;
-use super::socket_writer::SocketWriter;
+use super::socket_writer::{Pressure, SocketWriter};
 use super::{blocking, State};
 use crate::delivery::ConnectionId;
 use crate::protocol::{self, Context, Incoming, KuzzleError, Request};
@@ -206,15 +206,18 @@ impl Session<'_> {
     }
 
     /// Answers a read and the requests already received after it (pipelined), up to a batch.
+    /// Finding more than one means this task is behind: its deliveries are then batched
+    /// ([`Pressure`]).
     fn answer_round(&mut self, read: Option<Result<Message, WsError>>) -> Result<(), Close> {
-        self.on_read(read)?;
-        for _ in 1..BATCH {
+        let mut reads = vec![read];
+        while reads.len() < BATCH {
             match self.socket.next().now_or_never() {
-                Some(read) => self.on_read(read)?,
+                Some(read) => reads.push(read),
                 None => break,
             }
         }
-        Ok(())
+        let _pressure = Pressure::new(reads.len() > 1);
+        reads.into_iter().try_for_each(|read| self.on_read(read))
     }
 
     /// Handles one read from the socket.

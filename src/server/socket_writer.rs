@@ -24,7 +24,19 @@
 //!   notifications first.
 //! * A failed write (the peer is gone) marks the writer broken: later frames are dropped
 //!   ([`Delivered::Gone`]) and the task is woken to end the connection.
+//!
+//! # Under load: batching instead of writing at once
+//!
+//! A direct write saves the hand-off, but it also gives up what the hand-off gave for free
+//! when the machine is behind: frames piling up for a connection whose task has not run yet
+//! go out together, one `send` for several. So a delivering task that is itself behind (it
+//! found several requests waiting when it woke: [`Pressure`]) does not write at once: it
+//! queues the frame and wakes the connection's task, which writes whatever waits by then in
+//! one `writev`. At a steady rate the machine keeps up with, every round is one request and
+//! every notification is written directly; at maximum rate or on a saturated machine, rounds
+//! grow and writes coalesce.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 
@@ -37,6 +49,32 @@ use crate::delivery::{Delivered, Frame, Outlet, QueueLimits};
 
 /// Frames gathered into one `writev` when the backlog is written.
 const GATHER: usize = 32;
+
+thread_local! {
+    /// Whether the task running on this thread is behind (see the module documentation).
+    static BEHIND: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread's deliveries as made by a task that is behind, for as long as it
+/// lives: frames are then queued for the connections' own tasks instead of written at once.
+/// Held only across synchronous work (it is per thread).
+pub(crate) struct Pressure {
+    was: bool,
+}
+
+impl Pressure {
+    pub(crate) fn new(behind: bool) -> Pressure {
+        Pressure {
+            was: BEHIND.with(|b| b.replace(behind)),
+        }
+    }
+}
+
+impl Drop for Pressure {
+    fn drop(&mut self) {
+        BEHIND.with(|b| b.set(self.was));
+    }
+}
 
 /// One WebSocket frame to write: its header (empty for bytes tungstenite framed itself) and its
 /// payload, shared.
@@ -256,7 +294,14 @@ impl SocketWriter {
             return Delivered::TooSlow;
         }
         if backlog.chunks.is_empty() && !backlog.held {
-            return self.write_now(&mut backlog, chunk);
+            if limits.is_none() || !BEHIND.with(Cell::get) {
+                return self.write_now(&mut backlog, chunk);
+            }
+            // Behind: the connection's task writes it, with whatever follows meanwhile.
+            backlog.push(chunk);
+            backlog.task_writes = true;
+            self.wake.notify_one();
+            return Delivered::Queued;
         }
         if let Some(limits) = limits {
             if backlog.chunks.len() >= limits.frames
@@ -466,6 +511,28 @@ mod tests {
         assert_eq!(writer.waiting(), 0);
         assert_eq!(read_frame(&mut peer).await.1, b"notification");
         assert_eq!(read_frame(&mut peer).await.1, b"response");
+    }
+
+    /// A delivering task that is behind queues and wakes the connection's task, whose drain
+    /// writes everything waiting by then at once.
+    #[tokio::test]
+    async fn under_pressure_frames_wait_for_the_task_and_go_out_together() {
+        let (writer, mut peer) = pair().await;
+        {
+            let _behind = Pressure::new(true);
+            writer.offer(&Bytes::from_static(b"one"), limits());
+            writer.offer(&Bytes::from_static(b"two"), limits());
+        }
+        assert_eq!(writer.waiting(), 2);
+        assert!(writer.must_drain());
+        tokio::time::timeout(std::time::Duration::from_secs(1), writer.wanted())
+            .await
+            .expect("the task is woken");
+        writer.drain().await.expect("drained");
+        assert_eq!(read_frame(&mut peer).await.1, b"one");
+        assert_eq!(read_frame(&mut peer).await.1, b"two");
+        writer.offer(&Bytes::from_static(b"three"), limits());
+        assert_eq!(writer.waiting(), 0, "direct once the pressure is gone");
     }
 
     #[tokio::test]
