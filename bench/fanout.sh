@@ -15,7 +15,8 @@
 #   floor     bench/sendto_floor.py with the sockets and rates of `fixed` and `low-rate`: the
 #             kernel CPU of one bare loopback `send` of a 300-byte message
 # For each server run: lost notifications, latency percentiles, and the server's CPU time
-# (utime + stime from /proc/<pid>/stat around the run) per delivered notification. Every line
+# (utime + stime from /proc/<pid>/stat, between herald-load's `subscribed` and `drained` marks)
+# per delivered notification. Every line
 # is JSON; a table of the ratios follows. The load tool shares the machine with the server: CPU
 # per notification is the figure that depends least on that, and the ratios compare runs made
 # minutes apart on the same machine.
@@ -60,33 +61,46 @@ stop_server() {
   wait "$pid" || true
 }
 
+wait_for() { # file, line: waits until herald-load wrote that phase mark (or ended)
+  while ! grep -q "$2" "$1" 2>/dev/null; do
+    kill -0 "$load" 2>/dev/null || return 0
+    sleep 0.05
+  done
+}
+
 run() { # scenario, server, herald-load args...
   local scenario=$1 server=$2
   shift 2
   start_server "$server"
-  local t0 r0 load_cpu out t1
+  local out err t0 t1 l1
+  out=$(mktemp)
+  err=$(mktemp)
+  "$target/release/herald-load" fanout --server "127.0.0.1:$port" "$@" >"$out" 2>"$err" &
+  load=$!
+  # The server's CPU over the fan-out alone: from every subscriber in to every notification
+  # out (connecting 10,000 sockets and closing them are left out).
+  wait_for "$err" "herald-load: subscribed"
   t0=$(cpu_ticks "$pid")
-  r0=$(rss_kb "$pid")
-  load_cpu=$(mktemp)
-  out=$( { TIMEFORMAT='%U %S'; time "$target/release/herald-load" fanout --server "127.0.0.1:$port" "$@"; } 2>"$load_cpu")
+  wait_for "$err" "herald-load: drained"
   t1=$(cpu_ticks "$pid")
+  l1=$(cpu_ticks "$load" 2>/dev/null || echo 0)
+  wait "$load" || { cat "$err" >&2; exit 1; }
   stop_server
-  python3 - "$scenario" "$server" "$out" "$t0" "$t1" "$(getconf CLK_TCK)" "$(tail -1 "$load_cpu")" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$results"
+  python3 - "$scenario" "$server" "$(cat "$out")" "$t0" "$t1" "$(getconf CLK_TCK)" "$l1" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$results"
 import json, sys
 scenario, server, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-t0, t1, hz = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-load_user, load_sys = (float(x) for x in sys.argv[7].split())
+t0, t1, hz, l1 = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 cpu_s = (t1 - t0) / hz
 received = out.get("received") or 0
 out = {"scenario": scenario, "server": server, **out}
 out["server_cpu_s"] = round(cpu_s, 3)
 out["server_cpu_us_per_notification"] = round(cpu_s * 1e6 / received, 3) if received else None
 # The load tool shares the machine: its CPU (connects included) says how much was left.
-out["load_tool_cpu_s"] = round(load_user + load_sys, 3)
+out["load_tool_cpu_s"] = round(l1 / hz, 3)
 out["machine_loadavg_1m"] = float(sys.argv[8])
 print(json.dumps(out))
 PY
-  rm -f "$load_cpu"
+  rm -f "$out" "$err"
 }
 
 floor() { # scenario, sendto_floor.py args...
