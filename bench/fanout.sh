@@ -137,7 +137,7 @@ if wanted idle; then
   r0=$(rss_kb "$pid")
   idle_out=$(mktemp)
   "$target/release/herald-load" fanout --server "127.0.0.1:$port" --subscribers 10000 --rooms 100 \
-    --publishers 1 --rate 1 --seconds 8 --local-addresses 8 > "$idle_out" &
+    --publishers 1 --rate 1 --seconds 8 --local-addresses 8 > "$idle_out" 2>/dev/null &
   load=$!
   sleep 6
   r1=$(rss_kb "$pid")

@@ -104,8 +104,9 @@ pub(crate) async fn serve(upgraded: Upgraded, state: Arc<State>, peer: SocketAdd
     let writer = Arc::new(SocketWriter::new(write));
     let split = Split {
         read,
-        // Bytes the client sent right after its handshake, already read by hyper.
-        early: parts.read_buf,
+        // Bytes the client sent right after its handshake, already read by hyper: copied, so
+        // that hyper's read buffer, which they share, is freed now.
+        early: Bytes::copy_from_slice(&parts.read_buf),
         writer: Arc::clone(&writer),
     };
     let config = socket_config(state.config.max_frame_bytes);
