@@ -3,20 +3,34 @@
 //! The engine never writes to a socket. It serializes each notification once per channel into a
 //! [`Frame`] (shared, reference-counted bytes) and hands the frame to every connection of that
 //! channel through one trait, [`Delivery`]. That single entry point is where the server plugs its
-//! sockets in, and where a cluster transport could later wrap the local delivery.
+//! transports in, and where a cluster bus wraps the local delivery (it forwards what other
+//! nodes must deliver and calls the local [`Delivery`] for what arrives from them).
 //!
-//! [`Queues`] is the standard implementation: one queue per connection (`tokio::sync::mpsc`),
-//! bounded by [`QueueLimits`] on what the connection leaves waiting (frames and bytes), drained
-//! by the connection's task through its [`Inbox`].
+//! [`Queues`] is the standard implementation: it routes each connection's frames to one of two
+//! kinds of consumer, registered per connection by the transport that serves it:
+//!
+//! * a **queue** ([`Queues::open`] → [`Inbox`]): frames wait in a `tokio::sync::mpsc` channel
+//!   drained by the connection's task (`recv`, `try_recv`, `drain`). Any transport can consume
+//!   it (Server-Sent Events, long polling, tests).
+//! * an **outlet** ([`Queues::attach`] with an [`Outlet`]): the connection takes frames itself,
+//!   without waking a task. The WebSocket server's writer is one: it writes a frame straight
+//!   into the socket when nothing waits before it, and keeps a bounded backlog for its task
+//!   only when the socket would block. At a few notifications per second per connection
+//!   (nothing to coalesce), this is what brings a notification close to the cost of one `send`.
+//!
+//! Both are bounded by the same [`QueueLimits`] on what a connection leaves waiting (frames and
+//! bytes).
 //!
 //! # Invariants
 //!
 //! * Delivering never blocks and never waits for a connection: a frame is offered, never
-//!   awaited. A queue over its limits means the client cannot keep up; the connection is then flagged
-//!   *too slow* and its queue is detached, so the client's [`Inbox`] yields the frames already
-//!   queued, then `None`. The server closes such a connection with code 1011 (never 1000: the
-//!   SDK would not reconnect) and calls the engine's `disconnect`. Other connections are never
-//!   slowed down by a slow one.
+//!   awaited (an outlet may make one non-blocking system call). A connection over its limits
+//!   cannot keep up; it is then flagged *too slow* and detached: an [`Inbox`] yields the frames
+//!   already queued, then `None`; an outlet wakes its owner. The server closes such a
+//!   connection with code 1011 (never 1000: the SDK would not reconnect) and calls the engine's
+//!   `disconnect`. Other connections are never slowed down by a slow one.
+//! * Order: the frames of one connection are consumed in the order they were offered (the
+//!   engine offers them in notification order, under its locks).
 //! * A frame is shared: handing it to ten thousand connections copies a pointer ten thousand
 //!   times, not the bytes.
 
@@ -63,9 +77,10 @@ impl fmt::Display for ConnectionId {
 /// What became of one frame offered to one connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivered {
-    /// Queued for the connection.
+    /// Taken by the connection: queued, or already written to its socket.
     Queued,
-    /// The connection's queue was full: it is now flagged too slow and detached.
+    /// The connection left more than its limits waiting: it is now flagged too slow and
+    /// detached.
     TooSlow,
     /// No such (or no longer such) connection: the frame was dropped.
     Gone,
@@ -119,6 +134,22 @@ impl QueueLimits {
     }
 }
 
+/// A connection that takes its frames itself, registered with [`Queues::attach`]: no queue
+/// between the engine and the transport, no task woken per frame.
+///
+/// `offer` is called from whichever thread delivers (the engine's, under its locks): it must
+/// not block (one non-blocking system call at most), must keep the frames of its connection in
+/// the order they are offered, and must bound what it keeps waiting by `limits`. Over them it
+/// returns [`Delivered::TooSlow`], refuses every later frame, and makes its owner close the
+/// connection (the owner then calls the engine's `disconnect`).
+pub trait Outlet: Send + Sync {
+    /// Takes a frame: written, or kept waiting within `limits`.
+    fn offer(&self, frame: &Frame, limits: QueueLimits) -> Delivered;
+
+    /// Frames waiting now (taken but not written yet).
+    fn waiting(&self) -> usize;
+}
+
 /// What a connection has waiting, shared by its outbox and its inbox.
 #[derive(Default)]
 struct Backlog {
@@ -150,7 +181,42 @@ impl Outbox {
     }
 }
 
-/// Per-connection queues bounded by frames and bytes: the standard [`Delivery`].
+/// Where the frames of one connection go.
+enum Route {
+    Queue(Outbox),
+    Outlet(Arc<dyn Outlet>),
+}
+
+impl Route {
+    fn offer(&self, frame: &Frame, limits: QueueLimits) -> Delivered {
+        match self {
+            Route::Queue(outbox) if outbox.offer(frame, limits) => Delivered::Queued,
+            Route::Queue(outbox) if outbox.backlog.too_slow.load(Ordering::Acquire) => {
+                Delivered::TooSlow
+            }
+            Route::Queue(_) => Delivered::Gone,
+            Route::Outlet(outlet) => outlet.offer(frame, limits),
+        }
+    }
+
+    /// Identifies this route among the ones a connection may have had (a queue reopened
+    /// meanwhile must survive the detachment of the one it replaced).
+    fn key(&self) -> *const () {
+        match self {
+            Route::Queue(outbox) => Arc::as_ptr(&outbox.backlog).cast(),
+            Route::Outlet(outlet) => Arc::as_ptr(outlet).cast(),
+        }
+    }
+
+    fn waiting(&self) -> usize {
+        match self {
+            Route::Queue(outbox) => outbox.backlog.frames.load(Ordering::Relaxed),
+            Route::Outlet(outlet) => outlet.waiting(),
+        }
+    }
+}
+
+/// Per-connection queues and outlets bounded by frames and bytes: the standard [`Delivery`].
 ///
 /// The channels themselves are unbounded (no semaphore on the hot path); the bound is the
 /// backlog each connection has not taken yet, counted here. So a burst bigger than a small
@@ -158,7 +224,7 @@ impl Outbox {
 /// and only one that leaves more than the limits waiting is cut off.
 pub struct Queues {
     limits: QueueLimits,
-    outboxes: RwLock<FoldMap<ConnectionId, Outbox>>,
+    routes: RwLock<FoldMap<ConnectionId, Route>>,
     queued: AtomicU64,
     too_slow: AtomicU64,
 }
@@ -176,7 +242,7 @@ impl Queues {
                 frames: limits.frames.max(1),
                 bytes: limits.bytes.max(1),
             },
-            outboxes: RwLock::new(FoldMap::default()),
+            routes: RwLock::new(FoldMap::default()),
             queued: AtomicU64::new(0),
             too_slow: AtomicU64::new(0),
         }
@@ -187,12 +253,12 @@ impl Queues {
     pub fn open(&self, connection: ConnectionId) -> Inbox {
         let (sender, receiver) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
-        self.outboxes.write().insert(
+        self.routes.write().insert(
             connection,
-            Outbox {
+            Route::Queue(Outbox {
                 sender,
                 backlog: Arc::clone(&backlog),
-            },
+            }),
         );
         Inbox {
             connection,
@@ -201,14 +267,21 @@ impl Queues {
         }
     }
 
-    /// Drops a connection's queue; its inbox yields what is left, then `None`.
-    pub fn close(&self, connection: ConnectionId) {
-        self.outboxes.write().remove(&connection);
+    /// Routes a connection's frames to its own [`Outlet`] (replacing its queue, if it had one).
+    pub fn attach(&self, connection: ConnectionId, outlet: Arc<dyn Outlet>) {
+        self.routes
+            .write()
+            .insert(connection, Route::Outlet(outlet));
     }
 
-    /// Number of open queues.
+    /// Drops a connection's queue or outlet; an inbox yields what is left, then `None`.
+    pub fn close(&self, connection: ConnectionId) {
+        self.routes.write().remove(&connection);
+    }
+
+    /// Number of open queues and outlets.
     pub fn len(&self) -> usize {
-        self.outboxes.read().len()
+        self.routes.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -217,23 +290,19 @@ impl Queues {
 
     /// Frames waiting now, per connection (the admin dashboard, `/metrics`).
     pub fn depths(&self) -> Vec<(ConnectionId, usize)> {
-        self.outboxes
+        self.routes
             .read()
             .iter()
-            .map(|(c, o)| (*c, o.backlog.frames.load(Ordering::Relaxed)))
+            .map(|(c, route)| (*c, route.waiting()))
             .collect()
     }
 
     /// Frames waiting now, all connections together.
     pub fn depth(&self) -> usize {
-        self.outboxes
-            .read()
-            .values()
-            .map(|o| o.backlog.frames.load(Ordering::Relaxed))
-            .sum()
+        self.routes.read().values().map(Route::waiting).sum()
     }
 
-    /// Frames queued so far, all connections together.
+    /// Frames taken so far (queued or written), all connections together.
     pub fn queued(&self) -> u64 {
         self.queued.load(Ordering::Relaxed)
     }
@@ -243,42 +312,37 @@ impl Queues {
         self.too_slow.load(Ordering::Relaxed)
     }
 
-    /// After a refused offer: detaches the queue whose backlog is `failed` (unless it was
-    /// replaced meanwhile), so that its inbox drains what it holds, then ends.
-    fn detach(&self, connection: ConnectionId, failed: &Arc<Backlog>) -> Delivered {
-        let mut outboxes = self.outboxes.write();
-        let detached = outboxes
-            .get(&connection)
-            .is_some_and(|o| Arc::ptr_eq(&o.backlog, failed));
+    /// After a refused offer: detaches the route identified by `key` (unless it was replaced
+    /// meanwhile), so that an inbox drains what it holds, then ends.
+    fn detach(&self, connection: ConnectionId, key: *const (), refused: Delivered) -> Delivered {
+        let mut routes = self.routes.write();
+        let detached = routes.get(&connection).is_some_and(|r| r.key() == key);
         if detached {
-            outboxes.remove(&connection);
-        }
-        if failed.too_slow.load(Ordering::Acquire) {
-            if detached {
+            routes.remove(&connection);
+            if refused == Delivered::TooSlow {
                 self.too_slow.fetch_add(1, Ordering::Relaxed);
             }
-            Delivered::TooSlow
-        } else {
-            Delivered::Gone
         }
+        refused
     }
 }
 
 impl Delivery for Queues {
     fn deliver(&self, connection: ConnectionId, frame: &Frame) -> Delivered {
-        // Which queue failed: its backlog identifies it, so a queue reopened meanwhile survives.
-        let failed = {
-            let outboxes = self.outboxes.read();
-            let Some(outbox) = outboxes.get(&connection) else {
+        let (refused, key) = {
+            let routes = self.routes.read();
+            let Some(route) = routes.get(&connection) else {
                 return Delivered::Gone;
             };
-            if outbox.offer(frame, self.limits) {
-                self.queued.fetch_add(1, Ordering::Relaxed);
-                return Delivered::Queued;
+            match route.offer(frame, self.limits) {
+                Delivered::Queued => {
+                    self.queued.fetch_add(1, Ordering::Relaxed);
+                    return Delivered::Queued;
+                }
+                refused => (refused, route.key()),
             }
-            Arc::clone(&outbox.backlog)
         };
-        self.detach(connection, &failed)
+        self.detach(connection, key, refused)
     }
 
     fn deliver_all(
@@ -286,24 +350,24 @@ impl Delivery for Queues {
         connections: &mut dyn Iterator<Item = ConnectionId>,
         frame: &Frame,
     ) -> usize {
-        let mut n = 0;
-        let mut failed = Vec::new();
+        let (mut n, mut taken) = (0, 0);
+        let mut refused = Vec::new();
         {
-            let outboxes = self.outboxes.read();
+            let routes = self.routes.read();
             for connection in connections {
                 n += 1;
-                if let Some(outbox) = outboxes.get(&connection) {
-                    if outbox.offer(frame, self.limits) {
-                        self.queued.fetch_add(1, Ordering::Relaxed);
-                    } else {
+                if let Some(route) = routes.get(&connection) {
+                    match route.offer(frame, self.limits) {
+                        Delivered::Queued => taken += 1,
                         // Rare: detached below, outside the read lock.
-                        failed.push((connection, Arc::clone(&outbox.backlog)));
+                        other => refused.push((connection, route.key(), other)),
                     }
                 }
             }
         }
-        for (connection, backlog) in failed {
-            self.detach(connection, &backlog);
+        self.queued.fetch_add(taken, Ordering::Relaxed);
+        for (connection, key, outcome) in refused {
+            self.detach(connection, key, outcome);
         }
         n
     }

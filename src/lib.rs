@@ -14,8 +14,9 @@
 //! * [`store`] — document state (latest document and the rooms it matched at its last
 //!   notification) and the registered index and collection names, behind one trait: redb on
 //!   disk, or in memory.
-//! * [`delivery`] — the seam to the network: per-connection queues of shared frames, bounded
-//!   by what each connection leaves unread.
+//! * [`delivery`] — the seam to the network: shared frames routed per connection to a queue
+//!   its task drains or to an outlet that writes them itself (WebSocket), bounded by what each
+//!   connection leaves unread.
 //! * [`identity`] — JWT verification, per-collection rights and restriction filters, the
 //!   binding of connections to users, and the listeners of events addressed to users.
 //! * [`inbox`] — persistent per-user notifications (`notifications:*`): stored before they

@@ -344,3 +344,145 @@ async fn a_burst_of_thousands_of_notifications_reaches_a_pausing_client() {
     sub.ok(json!({"controller":"server","action":"now"})).await;
     server.stop().await;
 }
+
+/// A WebSocket client whose socket has a small receive buffer: a few hundred KiB of
+/// notifications it does not read fill the connection, and the server's writer must keep the
+/// rest (frames cut in the middle by the full socket included).
+async fn client_with_small_receive_buffer(server: &Server) -> server_support::Client {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let stream = socket.connect(server.addr).await.expect("connect");
+    let (ws, _) = tokio_tungstenite::client_async(
+        format!("ws://{}/", server.addr),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .expect("websocket handshake");
+    server_support::Client::from_socket(ws)
+}
+
+/// Frames waiting in the server's writers and queues, from the admin overview.
+async fn queued_frames(server: &Server) -> u64 {
+    let (status, overview) = http(server.addr, "GET", "/_admin/api/overview", None).await;
+    assert_eq!(status, 200, "{overview}");
+    overview["queuedFrames"].as_u64().expect("queuedFrames")
+}
+
+/// A subscriber stops reading while 8 MB of notifications are published: the socket blocks
+/// (in the middle of a frame), the rest waits in the server, and the publisher is answered
+/// all the same. Then the client reads slowly, catches up, and gets every notification whole
+/// and in order, and its connection still answers requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_slowly_then_catches_up_gets_everything_in_order() {
+    let server = Server::start().await;
+    let mut slow = client_with_small_receive_buffer(&server).await;
+    let mut publisher = server.client().await;
+    slow.subscribe("i", "c", json!({}), json!({})).await;
+    // More than the socket buffers hold (the server's send buffer grows to 4 MiB at most).
+    let pad = "x".repeat(64 * 1024 - 7);
+    let total = 128;
+    for i in 0..total {
+        publisher
+            .ok(json!({"controller":"realtime","action":"publish","index":"i","collection":"c","body":{"seq":i,"pad":pad}}))
+            .await;
+    }
+    assert!(
+        queued_frames(&server).await > 0,
+        "the socket blocked: notifications wait in the server"
+    );
+    for i in 0..total {
+        let frame = slow.next_frame().await;
+        assert_eq!(frame["result"]["_source"]["seq"], i, "in order");
+        assert_eq!(frame["result"]["_source"]["pad"], pad.as_str(), "whole");
+        if i < total / 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    slow.ok(json!({"controller":"server","action":"now"})).await;
+    assert_eq!(queued_frames(&server).await, 0);
+    // Direct writes again.
+    publisher
+        .ok(json!({"controller":"realtime","action":"publish","index":"i","collection":"c","body":{"seq":total}}))
+        .await;
+    assert_eq!(slow.next_frame().await["result"]["_source"]["seq"], total);
+    server.stop().await;
+}
+
+/// Subscribers drop their sockets while a pipelined burst of publishes is fanned out to their
+/// room: writes to the dead sockets fail in the middle of the fan-out, and nobody else notices.
+/// The remaining subscribers get every notification in order, the publisher every response,
+/// and the dead connections leave the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_during_a_batched_send_leaves_the_others_served() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = Server::start().await;
+    let mut publisher = server.client().await;
+    let mut staying = Vec::new();
+    let mut leaving = Vec::new();
+    let mut room = String::new();
+    for i in 0..24 {
+        let mut client = server.client().await;
+        room = client.subscribe("i", "c", json!({}), json!({})).await.0;
+        if i % 2 == 0 {
+            staying.push(client);
+        } else {
+            leaving.push(client);
+        }
+    }
+    let n = 300;
+    let pad = "x".repeat(1024);
+    for i in 0..n {
+        let request = json!({"controller":"realtime","action":"publish","index":"i","collection":"c",
+            "requestId": format!("p{i}"), "body":{"seq": i, "pad": pad}});
+        publisher
+            .ws
+            .feed(Message::text(request.to_string()))
+            .await
+            .expect("feed");
+        if i == n / 3 {
+            publisher.ws.flush().await.expect("flush");
+            // Gone without a close handshake, in the middle of the burst.
+            leaving.clear();
+        }
+    }
+    publisher.ws.flush().await.expect("flush");
+    let readers: Vec<_> = staying
+        .into_iter()
+        .map(|mut client| {
+            tokio::spawn(async move {
+                for i in 0..n {
+                    let frame = client.next_frame().await;
+                    assert_eq!(frame["result"]["_source"]["seq"], i, "{frame}");
+                }
+                client
+            })
+        })
+        .collect();
+    for i in 0..n {
+        let frame = publisher.next_frame().await;
+        assert_eq!(frame["requestId"], format!("p{i}"), "{frame}");
+        assert_eq!(frame["status"], 200);
+    }
+    let mut stayed = Vec::new();
+    for reader in readers {
+        stayed.push(reader.await.expect("every notification, in order"));
+    }
+    let mut count = Value::Null;
+    for _ in 0..50 {
+        count = publisher
+            .ok(json!({"controller":"realtime","action":"count","body":{"roomId":room}}))
+            .await["count"]
+            .clone();
+        if count == 12 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        count, 12,
+        "the closed connections left the room, the others stayed"
+    );
+    drop(stayed);
+    server.stop().await;
+}

@@ -1,21 +1,25 @@
-//! One WebSocket connection, served by one task.
+//! One WebSocket connection, served by one task and written by whoever has a frame for it.
 //!
-//! The task waits on three things at once: a frame from the client, a notification in the
-//! connection's [`Inbox`], and the server's shutdown. Whatever wakes it, it then takes what
-//! else is ready without waiting (more notifications, more pipelined requests, up to a
-//! batch), writes it all and flushes once: one `write` system call per wake-up rather than per
-//! frame, which is most of what a notification costs.
+//! The socket is split: the task reads requests (tungstenite parses the frames), and every
+//! write goes through the connection's [`SocketWriter`], which the engine's fan-out also uses
+//! directly (it is the connection's [`crate::delivery::Outlet`]): a notification is written into
+//! the socket by the thread that produced it, with no queue and no wake-up of this task, unless
+//! the socket would block; then the writer keeps a bounded backlog and wakes this task to write
+//! it as the socket drains.
 //!
-//! * Requests are answered in order, inline. Notifications a request causes for this same
-//!   connection land in its inbox during dispatch, and the inbox is drained before the
-//!   response is written, so they precede the response, as in Kuzzle.
-//! * One task rather than a reader and a writer: no channel between them and no lock around a
-//!   split socket. The price is that a connection whose write is blocked (its client does not
-//!   read) is not read meanwhile either, which back-pressure wants anyway; such a write is
-//!   bounded by the write timeout and by the overflow of the connection's queue.
-//! * A client that cannot keep up overflows its bounded queue; the engine then flags it and
-//!   detaches its queue, and the connection is closed with 1011 and a reason. Nothing else
-//!   waits for it.
+//! The task waits on four things at once: a frame from the client, its writer asking for it
+//! (a backlog, too slow, broken), the server's shutdown, and the idle timer.
+//!
+//! * Requests are answered in order, inline, in rounds: the task holds the writer while it
+//!   answers the requests already received (up to a batch), then lets go, and what waits goes
+//!   out in one `writev`. Notifications a request causes for this same connection are written
+//!   (or wait) before its response, as in Kuzzle.
+//! * A connection whose socket stays blocked (its client does not read) is not read meanwhile
+//!   either, which back-pressure wants anyway; the wait is bounded by the write timeout and by
+//!   the writer's limits.
+//! * A client that cannot keep up overflows its writer's limits; the writer refuses further
+//!   frames and wakes the task, which closes the connection with 1011 and a reason. Nothing
+//!   else waits for it.
 //! * When the connection ends, it leaves the engine (`Hub::disconnect`: presence `out` to the
 //!   remaining members) before the close frame is written, then the socket is dropped.
 //! * tungstenite reads into a buffer it zeroes before every read: [`socket_config`] keeps it
@@ -25,28 +29,35 @@
 //! Nothing from the client can panic this task: bad frames get error responses.
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context as TaskContext, Poll};
 
+use bytes::{Buf, Bytes};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::limits::RateLimit;
+use super::socket_writer::{Pressure, SocketWriter};
 use super::{blocking, State};
-use crate::delivery::{ConnectionId, Frame, Inbox};
+use crate::delivery::ConnectionId;
 use crate::protocol::{self, Context, Incoming, KuzzleError, Request};
 
-/// The socket of one connection, after the HTTP upgrade.
-pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
+/// The socket of one connection as tungstenite sees it: reads from the socket, writes (its
+/// pongs and close frames) into the connection's writer.
+type Socket = WebSocketStream<Split>;
 
 /// Why the server ends a connection: the close code and reason to send, or `None` when the
 /// client is gone (or the socket failed) and there is nobody to tell.
@@ -60,12 +71,10 @@ const TRY_AGAIN: u16 = 1011;
 const SHUTTING_DOWN: Close = Some((GOING_AWAY, "server shutting down"));
 const TOO_SLOW: Close = Some((TRY_AGAIN, "too much backpressure: client is too slow"));
 
-/// Frames written per flush, at most.
+/// Requests answered per round (one write), at most.
 const BATCH: usize = 64;
 /// tungstenite's read buffer, allocated per connection and zeroed before each read.
 const READ_BUFFER: usize = 1024;
-/// Bytes tungstenite buffers before writing on its own; batches are flushed explicitly.
-const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The WebSocket settings of every connection.
 pub(crate) fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
@@ -74,22 +83,43 @@ pub(crate) fn socket_config(max_frame_bytes: usize) -> WebSocketConfig {
     let hard_limit = max_frame_bytes.saturating_mul(4).max(1 << 16);
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
+        // tungstenite writes only control frames, each straight into the writer.
+        .write_buffer_size(0)
         .max_message_size(Some(hard_limit))
         .max_frame_size(Some(hard_limit))
 }
 
-pub(crate) async fn serve(socket: Socket, state: Arc<State>, peer: SocketAddr) {
+/// Serves an upgraded connection until it ends.
+pub(crate) async fn serve(upgraded: Upgraded, state: Arc<State>, peer: SocketAddr) {
+    // The server's own accept loop hands hyper plain TCP streams: the socket is split so that
+    // the engine can write into it while this task reads.
+    let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => parts,
+        Err(_) => {
+            tracing::warn!(%peer, "websocket upgrade on an unexpected transport: closed");
+            return;
+        }
+    };
+    let (read, write) = parts.io.into_inner().into_split();
+    let writer = Arc::new(SocketWriter::new(write));
+    let split = Split {
+        read,
+        // Bytes the client sent right after its handshake, already read by hyper: copied, so
+        // that hyper's read buffer, which they share, is freed now.
+        early: Bytes::copy_from_slice(&parts.read_buf),
+        writer: Arc::clone(&writer),
+    };
+    let config = socket_config(state.config.max_frame_bytes);
+    let socket = WebSocketStream::from_raw_socket(split, Role::Server, Some(config)).await;
     let connection = state.hub.connect(None);
-    let inbox = state.queues.open(connection);
+    state.queues.attach(connection, writer.clone());
     state.hub.metrics().websocket(1);
     tracing::debug!(%connection, %peer, "websocket open");
     let mut session = Session {
         socket,
-        inbox,
+        writer,
         state: &state,
         connection,
-        out: Vec::with_capacity(4),
         flush_pending: false,
         rate: RateLimit::new(state.config.max_requests_per_second),
     };
@@ -112,18 +142,16 @@ pub(crate) async fn serve(socket: Socket, state: Arc<State>, peer: SocketAddr) {
 /// What woke the connection task.
 enum Event {
     Shutdown,
-    Notification(Option<Frame>),
+    Writer,
     Read(Option<Result<Message, WsError>>),
     IdleCheck,
 }
 
 struct Session<'a> {
     socket: Socket,
-    inbox: Inbox,
+    writer: Arc<SocketWriter>,
     state: &'a State,
     connection: ConnectionId,
-    /// Frames to write at the next flush, in order.
-    out: Vec<Message>,
     /// tungstenite queued a reply of its own (a pong, a close) that only a flush sends.
     flush_pending: bool,
     /// Requests this connection may still send now.
@@ -146,7 +174,7 @@ impl Session<'_> {
             let event = tokio::select! {
                 biased;
                 read = self.socket.next() => Event::Read(read),
-                frame = self.inbox.recv() => Event::Notification(frame),
+                () = self.writer.wanted() => Event::Writer,
                 () = &mut shutdown => Event::Shutdown,
                 () = &mut idle => Event::IdleCheck,
             };
@@ -155,26 +183,14 @@ impl Session<'_> {
             }
             match event {
                 Event::Shutdown => return Err(SHUTTING_DOWN),
-                Event::Notification(Some(frame)) => self.out.push(text(frame)),
-                // The queue is gone: the client was too slow, or the engine is shutting down
-                // (the connection itself leaves the engine only after this loop).
-                Event::Notification(None) => {
-                    return Err(if self.inbox.is_too_slow() {
-                        TOO_SLOW
-                    } else {
-                        SHUTTING_DOWN
-                    });
-                }
+                // Checked below, as after every round.
+                Event::Writer => {}
                 Event::Read(read) => {
                     last_read = Instant::now();
-                    self.on_read(read)?;
-                    // Pipelined requests already received: answer them in the same write.
-                    while self.out.len() < BATCH {
-                        match self.socket.next().now_or_never() {
-                            Some(read) => self.on_read(read)?,
-                            None => break,
-                        }
-                    }
+                    self.writer.hold();
+                    let answered = self.answer_round(read);
+                    self.writer.release();
+                    answered?;
                 }
                 Event::IdleCheck => {
                     let deadline = last_read + idle_timeout;
@@ -186,9 +202,23 @@ impl Session<'_> {
                     continue;
                 }
             }
-            self.take_notifications()?;
             self.flush().await?;
         }
+    }
+
+    /// Answers a read and the requests already received after it (pipelined), up to a batch.
+    /// Finding more than one means this task is behind: its deliveries are then batched
+    /// ([`Pressure`]).
+    fn answer_round(&mut self, read: Option<Result<Message, WsError>>) -> Result<(), Close> {
+        let mut reads = vec![read];
+        while reads.len() < BATCH {
+            match self.socket.next().now_or_never() {
+                Some(read) => reads.push(read),
+                None => break,
+            }
+        }
+        let _pressure = Pressure::new(reads.len() > 1);
+        reads.into_iter().try_for_each(|read| self.on_read(read))
     }
 
     /// Handles one read from the socket.
@@ -225,9 +255,9 @@ impl Session<'_> {
             Message::Pong(_) | Message::Frame(_) => return Ok(()),
         };
         let reply = self.answer(bytes);
-        // Notifications this request caused for this connection go out before its response.
-        self.take_notifications()?;
-        self.out.push(Message::Text(reply.into()));
+        // Notifications this request caused for this connection are already in the writer,
+        // before its response.
+        self.writer.send(Bytes::from(reply));
         Ok(())
     }
 
@@ -292,73 +322,64 @@ impl Session<'_> {
         })
     }
 
-    /// Moves the notifications queued now into the batch. A connection flagged too slow is
-    /// closed rather than served what is left.
-    fn take_notifications(&mut self) -> Result<(), Close> {
-        while self.out.len() < BATCH {
-            match self.inbox.try_recv() {
-                Some(frame) => self.out.push(text(frame)),
-                None => break,
-            }
-        }
-        if self.inbox.is_too_slow() {
+    /// After a round or a wake-up: ends a connection the writer gave up on, and writes what
+    /// waits (tungstenite's replies, a backlog the socket did not take). A blocked socket is
+    /// waited for, bounded by the write timeout, and abandoned as soon as the connection turns
+    /// out too slow meanwhile.
+    async fn flush(&mut self) -> Result<(), Close> {
+        if self.writer.is_too_slow() {
             return Err(TOO_SLOW);
         }
-        Ok(())
-    }
-
-    /// Writes the batch. Usually the socket takes it at once; a write that blocks is bounded
-    /// by the write timeout, and abandoned as soon as the queue overflows meanwhile.
-    async fn flush(&mut self) -> Result<(), Close> {
-        if self.out.is_empty() && !self.flush_pending {
+        if self.writer.is_broken() {
+            return Err(None);
+        }
+        if self.flush_pending {
+            self.flush_pending = false;
+            // Never waits: tungstenite's bytes go into the writer.
+            self.socket.flush().await.map_err(|_| None)?;
+        }
+        if !self.writer.must_drain() {
             return Ok(());
         }
-        self.flush_pending = false;
-        let write_timeout = self.state.config.write_timeout;
-        let Session {
-            socket, out, inbox, ..
-        } = &mut *self;
-        let mut send = pin!(async {
-            for message in out.drain(..) {
-                socket.feed(message).await?;
+        let writer = &self.writer;
+        let mut drained = pin!(tokio::time::timeout(
+            self.state.config.write_timeout,
+            writer.drain()
+        ));
+        loop {
+            tokio::select! {
+                drained = &mut drained => return match drained {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) | Err(_) => Err(None),
+                },
+                () = writer.wanted() => if writer.is_too_slow() {
+                    return Err(TOO_SLOW);
+                },
             }
-            socket.flush().await
-        });
-        let sent = match send.as_mut().now_or_never() {
-            Some(sent) => sent,
-            None => {
-                let overflow = async {
-                    while !inbox.is_too_slow() {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                };
-                tokio::select! {
-                    sent = tokio::time::timeout(write_timeout, send) => match sent {
-                        Ok(sent) => sent,
-                        Err(_) => return Err(None),
-                    },
-                    () = overflow => return Err(TOO_SLOW),
-                }
-            }
-        };
-        sent.map_err(|_| None)
+        }
     }
 
     /// Ends the connection: the close frame if there is one to send, or whatever reply
     /// tungstenite still holds. Bounded: a client too slow to read may not take it.
     async fn close(&mut self, close: Close) {
         let timeout = self.state.config.write_timeout;
-        let _ = match close {
+        if close == TOO_SLOW {
+            self.writer.discard_backlog();
+        }
+        let written = match close {
             Some((code, reason)) => {
                 let frame = CloseFrame {
                     code: CloseCode::from(code),
                     reason: reason.into(),
                 };
-                tokio::time::timeout(timeout, self.socket.send(Message::Close(Some(frame)))).await
+                self.socket.send(Message::Close(Some(frame))).await
             }
-            None if self.flush_pending => tokio::time::timeout(timeout, self.socket.flush()).await,
+            None if self.flush_pending => self.socket.flush().await,
             None => return,
         };
+        if written.is_ok() {
+            let _ = tokio::time::timeout(timeout, self.writer.drain()).await;
+        }
     }
 }
 
@@ -374,12 +395,48 @@ fn touches_store(request: &Request) -> bool {
     ) || (request.controller == "realtime" && request.action == "subscribe")
 }
 
-/// A queued notification as a text message, sharing its bytes (frames are serialized JSON,
-/// so valid UTF-8; checked all the same, since any [`crate::delivery::Delivery`] user may
-/// queue frames).
-fn text(frame: Frame) -> Message {
-    match Utf8Bytes::try_from(frame.clone()) {
-        Ok(text) => Message::Text(text),
-        Err(_) => Message::Binary(frame),
+/// The socket as tungstenite sees it: reads come from the read half (after the bytes hyper
+/// read past the handshake), writes go into the connection's [`SocketWriter`] and never wait.
+struct Split {
+    read: OwnedReadHalf,
+    early: Bytes,
+    writer: Arc<SocketWriter>,
+}
+
+impl AsyncRead for Split {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.early.has_remaining() {
+            let n = self.early.len().min(buf.remaining());
+            buf.put_slice(&self.early[..n]);
+            self.early.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Split {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(if self.writer.send_framed(buf) {
+            Ok(buf.len())
+        } else {
+            Err(io::ErrorKind::BrokenPipe.into())
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }

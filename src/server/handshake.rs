@@ -16,10 +16,7 @@ use std::sync::Arc;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
 
 use super::limits::Permit;
 use super::{connection, State};
@@ -58,14 +55,7 @@ pub(crate) fn accept<B>(
     state.tasks.spawn(async move {
         match upgrade.await {
             Ok(upgraded) => {
-                let config = connection::socket_config(task_state.config.max_frame_bytes);
-                let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                connection::serve(socket, task_state, peer).await;
+                connection::serve(upgraded, task_state, peer).await;
                 drop(permit);
             }
             Err(e) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),

@@ -18,6 +18,7 @@ mod handshake;
 mod http;
 mod inbox_sweep;
 mod limits;
+mod socket_writer;
 
 use std::convert::Infallible;
 use std::future::Future;

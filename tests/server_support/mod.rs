@@ -71,6 +71,11 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
             .await
             .expect("websocket connect");
+        Client::from_socket(ws)
+    }
+
+    /// A client on a WebSocket opened by the test itself.
+    pub fn from_socket(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Client {
         Client {
             ws,
             pending: VecDeque::new(),

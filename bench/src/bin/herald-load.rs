@@ -6,6 +6,11 @@
 //! line: notifications expected, received, lost, received per second, and p50/p99/p999
 //! end-to-end latency (publish sent to notification received, one process clock).
 //!
+//! It marks its phases on standard error (`herald-load: subscribed` once every subscriber is
+//! connected and subscribed, `herald-load: drained` once the notifications are in or the drain
+//! time is over, before the sockets are closed), so that `bench/fanout.sh` can measure the
+//! server's CPU time over the fan-out alone.
+//!
 //! Client sockets are bound to several loopback addresses (127.0.0.1, 127.0.0.2, ...) so that
 //! many thousands of connections do not exhaust one address's ephemeral ports.
 
@@ -250,6 +255,9 @@ async fn fanout(cfg: Fanout) -> Result<(), Error> {
         members[room] += 1;
         subscribers.push(ws);
     }
+    // Phase marks on standard error: a script measuring the server can read its CPU time
+    // between them, leaving out connecting and closing.
+    eprintln!("herald-load: subscribed");
     let received = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut readers = Vec::new();
@@ -318,6 +326,7 @@ async fn fanout(cfg: Fanout) -> Result<(), Error> {
     while received.load(Ordering::Relaxed) < expected && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    eprintln!("herald-load: drained");
     stop.store(true, Ordering::Relaxed);
     let mut histogram = Histogram::new();
     for r in readers {
