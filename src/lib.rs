@@ -14,6 +14,9 @@
 //! * [`store`] — document state (latest document and the rooms it matched at its last
 //!   notification) and the registered index and collection names, behind one trait: redb on
 //!   disk, or in memory.
+//! * [`history`] — the recent notifications of each room (a bounded stream per room, a
+//!   position per notification), for subscriptions that resume after a reconnect; in memory,
+//!   saved in redb at shutdown.
 //! * [`delivery`] — the seam to the network: shared frames routed per connection to a queue
 //!   its task drains or to an outlet that writes them itself (WebSocket), bounded by what each
 //!   connection leaves unread.
@@ -36,6 +39,7 @@
 //! (workload generators, `herald-workload`, the `herald-load` fanout tool, criterion benches)
 //! are the `herald-bench` crate, in `bench/`.
 pub mod delivery;
+pub mod history;
 pub mod identity;
 pub mod inbox;
 pub mod metrics;

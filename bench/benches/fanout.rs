@@ -11,6 +11,12 @@
 //!   10 connections (10,000 deliveries).
 //! * `fanout/publish`: the same fan-out for a `realtime:publish` (no store).
 //!
+//! * `fanout/update_history`, `fanout/publish_history`: the same with history on (every
+//!   notification appended to its room's stream, frames carrying positions), measured in the
+//!   same run for the ratio; the setup prints the memory the history holds per room once full.
+//! * `resume/replay_1000`: a subscription resuming from the start of a room's stream of 1,000
+//!   notifications (join, read the history, queue 1,000 frames).
+//!
 //! Every iteration's frames are drained from the 10,000 queues outside the timed part. Before
 //! measuring, the setup checks with the engine's counters that one change costs exactly 1,000
 //! serializations (one per channel) and 10,000 deliveries, and prints them.
@@ -20,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use herald::delivery::{Inbox, Queues};
-use herald::notify::{DocumentChange, Hub, HubConfig, Origin};
+use herald::history::{HistoryConfig, MemoryHistory};
+use herald::notify::{DocumentChange, Hub, HubConfig, Origin, Subscribed};
 use herald::rooms::ChannelOptions;
 use herald::store::MemoryStore;
 use serde_json::json;
@@ -35,13 +42,16 @@ struct Setup {
 }
 
 impl Setup {
-    fn new() -> Setup {
+    fn new(history: Option<HistoryConfig>) -> Setup {
         let queues = Arc::new(Queues::new(64));
-        let hub = Hub::new(
+        let mut hub = Hub::new(
             HubConfig::default(),
             Arc::new(MemoryStore::new()),
             queues.clone(),
         );
+        if let Some(config) = history {
+            hub = hub.with_history(Arc::new(MemoryHistory::new(config)));
+        }
         let origin = Origin::new("document").with_volatile(json!({"sdkInstanceId": "bench"}));
         let mut inboxes = Vec::with_capacity(ROOMS * PER_ROOM);
         for room in 0..ROOMS {
@@ -99,7 +109,22 @@ impl Setup {
 }
 
 fn fanout(c: &mut Criterion) {
-    let mut setup = Setup::new();
+    let mut setup = Setup::new(None);
+    let mut with_history = Setup::new(Some(HistoryConfig::default()));
+    for i in 0..HistoryConfig::DEFAULT_SIZE as u64 {
+        with_history.publish(i);
+        with_history.drain();
+    }
+    if let Some(history) = with_history.hub.history() {
+        let stats = history.stats();
+        println!(
+            "history full (defaults): {} streams, {} entries, {} bytes of notifications, {} bytes per room",
+            stats.streams,
+            stats.entries,
+            stats.bytes,
+            stats.bytes / stats.streams.max(1)
+        );
+    }
     let before = setup.hub.stats();
     setup.update(1);
     let after = setup.hub.stats();
@@ -121,26 +146,91 @@ fn fanout(c: &mut Criterion) {
     group.throughput(Throughput::Elements((ROOMS * PER_ROOM) as u64));
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
-    group.bench_function("update", |b| {
+    for (name, setup) in [("", &mut setup), ("_history", &mut with_history)] {
+        group.bench_function(format!("update{name}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for i in 0..iters {
+                    let start = Instant::now();
+                    setup.update(i);
+                    total += start.elapsed();
+                    setup.drain();
+                }
+                total
+            })
+        });
+        group.bench_function(format!("publish{name}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for i in 0..iters {
+                    let start = Instant::now();
+                    setup.publish(i);
+                    total += start.elapsed();
+                    setup.drain();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+/// One room with a history of 1,000 publishes; each iteration resumes from its start.
+fn resume(c: &mut Criterion) {
+    const KEPT: usize = 1_000;
+    let queues = Arc::new(Queues::with_limits(herald::delivery::QueueLimits::frames(
+        KEPT * 2,
+    )));
+    let config = HistoryConfig {
+        size: KEPT,
+        bytes: usize::MAX,
+        ttl: Duration::from_secs(3600),
+    };
+    let hub = Hub::new(
+        HubConfig::default(),
+        Arc::new(MemoryStore::new()),
+        queues.clone(),
+    )
+    .with_history(Arc::new(MemoryHistory::new(config)));
+    let origin = Origin::new("realtime");
+    let at = Subscribed {
+        index: "bench",
+        collection: "resume",
+        filter: &json!({}),
+        options: ChannelOptions::default(),
+    };
+    let holder = hub.connect(None);
+    let (_, resumed) = hub
+        .subscribe_from(holder, &origin, &at, None)
+        .expect("subscribe");
+    let start = resumed.position.expect("history on");
+    for n in 0..KEPT {
+        hub.publish(
+            &origin,
+            "bench",
+            "resume",
+            None,
+            &json!({"n": n, "text": "a message"}),
+        )
+        .expect("publish");
+    }
+    let mut group = c.benchmark_group("resume");
+    group.throughput(Throughput::Elements(KEPT as u64));
+    group.sample_size(20);
+    group.bench_function("replay_1000", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let start = Instant::now();
-                setup.update(i);
-                total += start.elapsed();
-                setup.drain();
-            }
-            total
-        })
-    });
-    group.bench_function("publish", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let start = Instant::now();
-                setup.publish(i);
-                total += start.elapsed();
-                setup.drain();
+            for _ in 0..iters {
+                let connection = hub.connect(None);
+                let mut inbox = queues.open(connection);
+                let begin = Instant::now();
+                let (_, resumed) = hub
+                    .subscribe_from(connection, &origin, &at, Some(start))
+                    .expect("resume");
+                total += begin.elapsed();
+                assert_eq!(resumed.replayed, KEPT);
+                assert_eq!(inbox.drain().len(), KEPT);
+                hub.disconnect(connection);
             }
             total
         })
@@ -148,5 +238,5 @@ fn fanout(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fanout);
+criterion_group!(benches, fanout, resume);
 criterion_main!(benches);

@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use herald::history::{History, HistoryConfig, MemoryHistory, RedbHistory};
 use herald::identity::{AuthConfig, Rights, VerifyKey};
 use herald::inbox::{InboxConfig, InboxStore, MemoryInboxStore, RedbInboxStore};
 use herald::notify::HubConfig;
-use herald::server::{self, Config};
+use herald::server::{self, Config, SseConfig};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
 
 /// `herald serve` options.
@@ -71,6 +72,53 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub inbox: InboxArgs,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+/// History and Server-Sent Events options (docs/realtime.md).
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// Notifications kept per room for resuming subscriptions (0: no history, no positions).
+    #[arg(long, env = "HERALD_HISTORY_SIZE", default_value_t = HistoryConfig::DEFAULT_SIZE)]
+    pub history_size: usize,
+    /// Bytes of notifications kept per room, at most.
+    #[arg(long, env = "HERALD_HISTORY_BYTES", default_value_t = HistoryConfig::DEFAULT_BYTES)]
+    pub history_bytes: usize,
+    /// Seconds a notification is kept, and a room stays matched after its last subscriber
+    /// left.
+    #[arg(long, env = "HERALD_HISTORY_TTL_SECONDS", default_value_t = HistoryConfig::DEFAULT_TTL.as_secs())]
+    pub history_ttl_seconds: u64,
+    /// Seconds between two heartbeat comments on an idle Server-Sent Events stream.
+    #[arg(long, env = "HERALD_SSE_HEARTBEAT_SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub sse_heartbeat_seconds: u64,
+    /// Reconnection delay suggested to Server-Sent Events clients (`retry:`), in milliseconds.
+    #[arg(long, env = "HERALD_SSE_RETRY_MS", default_value_t = 2000)]
+    pub sse_retry_ms: u64,
+    /// An origin whose pages may read Server-Sent Events streams with their cookies
+    /// (repeatable). Without any, every origin may read streams authenticated by token.
+    #[arg(long = "cors-origin", env = "HERALD_CORS_ORIGIN")]
+    pub cors_origins: Vec<String>,
+}
+
+impl HistoryArgs {
+    /// The history bounds, `None` if history is off.
+    pub fn config(&self) -> Option<HistoryConfig> {
+        (self.history_size > 0).then(|| HistoryConfig {
+            size: self.history_size,
+            bytes: self.history_bytes,
+            ttl: Duration::from_secs(self.history_ttl_seconds),
+        })
+    }
+
+    pub fn sse(&self) -> SseConfig {
+        SseConfig {
+            heartbeat: Duration::from_secs(self.sse_heartbeat_seconds),
+            retry: Duration::from_millis(self.sse_retry_ms),
+            cors_origins: self.cors_origins.clone(),
+        }
+    }
 }
 
 /// Inbox retention options (docs/notifications.md).
@@ -199,6 +247,15 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
             Arc::new(RedbInboxStore::open(&args.data_dir).map_err(opened)?),
         )
     };
+    let history: Option<Arc<dyn History>> = match args.history.config() {
+        None => None,
+        Some(config) if args.ephemeral => Some(Arc::new(MemoryHistory::new(config))),
+        Some(config) => Some(Arc::new(
+            RedbHistory::open(&args.data_dir, config).map_err(|e| {
+                io::Error::other(format!("--data-dir {}: {e}", args.data_dir.display()))
+            })?,
+        )),
+    };
     let auth = args.auth.config().map_err(io::Error::other)?;
     if auth.keys.is_empty() {
         tracing::info!("no --jwt-secret or --jwt-public-key: every token will be refused");
@@ -225,6 +282,8 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         queue_bytes: args.queue_bytes,
         store,
         inbox_store,
+        history,
+        sse: args.history.sse(),
         hub: HubConfig {
             auth,
             filters: args.limits.options(),

@@ -26,6 +26,8 @@ use super::Rights;
 #[derive(Debug)]
 pub struct Restriction {
     filters: Vec<Standardized>,
+    /// The filters as written (saved with a room's history, to make the room again).
+    sources: Vec<Value>,
     /// A filter failed to compile: nothing is accepted (an error never widens access).
     deny_all: bool,
 }
@@ -37,22 +39,36 @@ impl Restriction {
         if filters.is_empty() {
             return None;
         }
+        let filters: Vec<Value> = filters.into_iter().cloned().collect();
+        Some(Restriction::from_filters(&filters))
+    }
+
+    /// The restriction made of these filters (all must match).
+    pub fn from_filters(filters: &[Value]) -> Arc<Restriction> {
         // Validated when the rights were read, so this fails only if the limits changed.
         let options = Options::default();
         let compiled: Result<Vec<Standardized>, _> = filters
             .iter()
             .map(|f| herald_filters::standardize(f, &options))
             .collect();
-        Some(Arc::new(match compiled {
+        let sources = filters.to_vec();
+        Arc::new(match compiled {
             Ok(filters) => Restriction {
                 filters,
+                sources,
                 deny_all: false,
             },
             Err(_) => Restriction {
                 filters: Vec::new(),
+                sources,
                 deny_all: true,
             },
-        }))
+        })
+    }
+
+    /// The filters as written.
+    pub fn sources(&self) -> &[Value] {
+        &self.sources
     }
 
     /// Whether the document (its `_id` included, as filters see it) is inside the restriction.

@@ -1,16 +1,19 @@
 //! Notification shapes and their serialization into frames.
 //!
 //! A notification is serialized once per event (without its `room`), then completed once per
-//! channel by appending `"room":"<channel>"`: one frame per channel, shared by every connection
-//! of that channel. [`Prepared::frame`] is the only place a frame is made, and it counts.
+//! channel by appending `"room":"<channel>"` (and, for the rooms that have a history, the
+//! `"position"` of the notification in the room's stream): one frame per channel, shared by
+//! every connection of that channel. [`Prepared::frame_at`] is the only place a live frame is
+//! made, and it counts; [`complete`] also makes the frames replayed from history.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::delivery::Frame;
+use crate::history::Position;
 
 /// A document notification (`type: "document"`), protocol section 6.2.
 #[derive(Clone, Serialize)]
@@ -73,8 +76,8 @@ pub(crate) struct UserCount {
 
 /// A notification serialized without its `room`, ready to be completed per channel.
 pub(crate) struct Prepared {
-    /// The JSON object without its closing brace.
-    head: Vec<u8>,
+    /// The JSON object without its closing brace (shared with the history).
+    head: Bytes,
 }
 
 impl Prepared {
@@ -85,21 +88,47 @@ impl Prepared {
         if head.pop() != Some(b'}') {
             return None;
         }
-        Some(Prepared { head })
+        Some(Prepared {
+            head: Bytes::from(head),
+        })
+    }
+
+    /// The notification without `room` (what a history entry keeps).
+    pub(crate) fn head(&self) -> &Bytes {
+        &self.head
     }
 
     /// The frame for one channel: the notification with `"room": <channel>`.
     pub(crate) fn frame(&self, channel: &str, counter: &AtomicU64) -> Frame {
-        counter.fetch_add(1, Ordering::Relaxed);
-        let mut buf = BytesMut::with_capacity(self.head.len() + channel.len() + 12);
-        buf.put_slice(&self.head);
-        buf.put_slice(b",\"room\":");
-        // Channel names are hex digits, '-' and digits; quote them properly all the same.
-        match serde_json::to_writer((&mut buf).writer(), channel) {
-            Ok(()) => {}
-            Err(_) => buf.put_slice(b"\"\""),
-        }
-        buf.put_u8(b'}');
-        buf.freeze()
+        self.frame_at(channel, None, counter)
     }
+
+    /// The frame for one channel, with the notification's position if it has one.
+    pub(crate) fn frame_at(
+        &self,
+        channel: &str,
+        position: Option<Position>,
+        counter: &AtomicU64,
+    ) -> Frame {
+        counter.fetch_add(1, Ordering::Relaxed);
+        complete(&self.head, channel, position)
+    }
+}
+
+/// A notification's head completed with `"room": <channel>` and `"position"`.
+pub(crate) fn complete(head: &[u8], channel: &str, position: Option<Position>) -> Frame {
+    let mut buf = BytesMut::with_capacity(head.len() + channel.len() + 50);
+    buf.put_slice(head);
+    buf.put_slice(b",\"room\":");
+    // Channel names are hex digits, '-' and digits; quote them properly all the same.
+    match serde_json::to_writer((&mut buf).writer(), channel) {
+        Ok(()) => {}
+        Err(_) => buf.put_slice(b"\"\""),
+    }
+    if let Some(position) = position {
+        // Hex digits, ':' and digits: nothing to escape.
+        buf.put_slice(format!(",\"position\":\"{position}\"").as_bytes());
+    }
+    buf.put_u8(b'}');
+    buf.freeze()
 }

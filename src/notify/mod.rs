@@ -33,6 +33,7 @@ mod change;
 mod events;
 mod frame;
 mod inbox;
+mod resume;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,11 +44,12 @@ use herald_filters::{FilterError, Options};
 use serde_json::{Map, Value};
 
 use crate::delivery::{ConnectionId, ConnectionIds, Delivery, Frame};
+use crate::history::{EntryKind, History};
 use crate::identity::{AuthConfig, Identities, Restriction};
 use crate::inbox::{Inbox, InboxConfig, MemoryInboxStore};
 use crate::rooms::{
-    ChannelOptions, Joined, NotificationScope, PresenceEvent, RoomError, RoomId, RoomList, Rooms,
-    Target, UserId,
+    ChannelOptions, NotificationScope, PresenceEvent, Room, RoomError, RoomId, RoomList, Rooms,
+    UserId,
 };
 use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoredDocument};
 
@@ -55,6 +57,7 @@ pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
 pub use events::{Event, EventTarget};
 use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
 pub use inbox::InboxPush;
+pub use resume::Resumed;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -163,6 +166,15 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// What a subscription is to: a filter on a collection, in the channel of `options`.
+#[derive(Clone, Copy, Debug)]
+pub struct Subscribed<'a> {
+    pub index: &'a str,
+    pub collection: &'a str,
+    pub filter: &'a Value,
+    pub options: ChannelOptions,
+}
+
 /// The answer to subscribe and join; serializes as the protocol's `{roomId, channel}`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -230,6 +242,8 @@ pub struct Hub {
     identities: Identities,
     locks: DocumentLocks,
     inbox: Inbox,
+    /// The rooms' recent notifications, if history is on ([`Hub::with_history`]).
+    history: Option<Arc<dyn History>>,
     frames: AtomicU64,
     deliveries: AtomicU64,
     metrics: Arc<crate::metrics::Metrics>,
@@ -250,6 +264,7 @@ impl Hub {
             locks: DocumentLocks::new(config.lock_stripes),
             identities: Identities::new(config.auth.clone(), config.filters.clone()),
             inbox: Inbox::new(Arc::new(MemoryInboxStore::new()), config.inbox.clone()),
+            history: None,
             config,
             names: Names::new(Arc::clone(&store)),
             store,
@@ -343,14 +358,14 @@ impl Hub {
         filter: &Value,
         options: ChannelOptions,
     ) -> Result<Subscription, SubscribeError> {
-        let normalized = herald_filters::normalize(filter, &self.config.filters)
-            .map_err(SubscribeError::Filter)?;
-        let target = Target::Filter {
-            collection: CollectionName::new(index, collection),
-            filter: &normalized,
-            restriction: origin.restriction.clone(),
+        let at = Subscribed {
+            index,
+            collection,
+            filter,
+            options,
         };
-        self.enter(connection, origin, target, options, "subscribe")
+        self.subscribe_from(connection, origin, &at, None)
+            .map(|(subscription, _)| subscription)
     }
 
     /// `realtime:join`: like subscribe, into an existing room named by its id.
@@ -361,26 +376,8 @@ impl Hub {
         room_id: &str,
         options: ChannelOptions,
     ) -> Result<Subscription, SubscribeError> {
-        self.enter(connection, origin, Target::Room(room_id), options, "join")
-    }
-
-    fn enter(
-        &self,
-        connection: ConnectionId,
-        origin: &Origin,
-        target: Target<'_>,
-        options: ChannelOptions,
-        action: &'static str,
-    ) -> Result<Subscription, SubscribeError> {
-        let joined: Joined =
-            self.rooms
-                .subscribe(connection, target, options, &origin.volatile, |event| {
-                    self.presence(event, action, origin.timestamp, origin.protocol.as_deref())
-                })?;
-        Ok(Subscription {
-            room_id: joined.room_name.to_string(),
-            channel: joined.channel.to_string(),
-        })
+        self.join_from(connection, origin, room_id, options, None)
+            .map(|(subscription, _)| subscription)
     }
 
     /// `realtime:unsubscribe`: the connection leaves the room (every channel of it). Returns the
@@ -524,40 +521,43 @@ impl Hub {
                 continue;
             }
             notification.scope = scope.as_str();
+            let kind = EntryKind::Document(scope);
             let mut prepared: Option<Prepared> = None;
             for room in rooms.iter().filter_map(|id| state.room(id)) {
+                // A room with a history records the notification even if no channel wants it.
+                let wanted = self.history.is_some()
+                    || room
+                        .channels()
+                        .iter()
+                        .any(|c| kind.accepted_by(c.options()));
+                if !wanted {
+                    continue;
+                }
                 let hidden = scope == NotificationScope::Out
                     && room.restriction().is_some_and(|r| {
                         !r.accepts(notification.result.id, notification.result.source)
                     });
-                for channel in room.channels() {
-                    if !channel.options().scope.accepts(scope) {
-                        continue;
+                let prepared = if hidden {
+                    redacted.get_or_insert_with(|| {
+                        let mut shown = notification.clone();
+                        shown.result = DocumentResult {
+                            id: notification.result.id,
+                            source: &empty,
+                            version: notification.result.version,
+                            updated_fields: None,
+                        };
+                        Prepared::new(&shown)
+                    })
+                } else {
+                    if prepared.is_none() {
+                        prepared = Prepared::new(&notification);
                     }
-                    let prepared = if hidden {
-                        redacted.get_or_insert_with(|| {
-                            let mut shown = notification.clone();
-                            shown.result = DocumentResult {
-                                id: notification.result.id,
-                                source: &empty,
-                                version: notification.result.version,
-                                updated_fields: None,
-                            };
-                            Prepared::new(&shown)
-                        })
-                    } else {
-                        if prepared.is_none() {
-                            prepared = Prepared::new(&notification);
-                        }
-                        &prepared
-                    };
-                    let Some(prepared) = prepared else {
-                        continue;
-                    };
-                    let frame = prepared.frame(channel.name(), &self.frames);
-                    notified += 1;
-                    self.send(channel.connections(), None, &frame);
-                }
+                    &prepared
+                };
+                let Some(prepared) = prepared else {
+                    continue;
+                };
+                notified += self.to_room(room, kind, prepared, None);
             }
         }
         notified
@@ -573,37 +573,67 @@ impl Hub {
         protocol: Option<&str>,
     ) {
         let room = event.room;
-        let recipients = room
-            .channels()
-            .iter()
-            .filter(|c| c.options().users.accepts(event.presence))
-            .filter(|c| c.connections().any(|conn| conn != event.connection));
-        let mut prepared: Option<Prepared> = None;
-        for channel in recipients {
-            if prepared.is_none() {
-                let join = action == "join";
-                let notification = UserNotification {
-                    kind: "user",
-                    status: 200,
-                    user: event.presence.as_str(),
-                    result: UserCount { count: event.count },
-                    controller: "realtime",
-                    action,
-                    index: (!join).then_some(&*room.collection().index),
-                    collection: (!join).then_some(&*room.collection().collection),
-                    volatile: event.volatile,
-                    protocol,
-                    timestamp,
-                    node: &self.config.node,
-                };
-                prepared = Prepared::new(&notification);
-            }
-            let Some(prepared) = &prepared else {
-                return;
-            };
-            let frame = prepared.frame(channel.name(), &self.frames);
-            self.send(channel.connections(), Some(event.connection), &frame);
+        let kind = EntryKind::Presence(event.presence);
+        let wanted = self.history.is_some()
+            || room.channels().iter().any(|c| {
+                kind.accepted_by(c.options())
+                    && c.connections().any(|conn| conn != event.connection)
+            });
+        if !wanted {
+            return;
         }
+        let join = action == "join";
+        let notification = UserNotification {
+            kind: "user",
+            status: 200,
+            user: event.presence.as_str(),
+            result: UserCount { count: event.count },
+            controller: "realtime",
+            action,
+            index: (!join).then_some(&*room.collection().index),
+            collection: (!join).then_some(&*room.collection().collection),
+            volatile: event.volatile,
+            protocol,
+            timestamp,
+            node: &self.config.node,
+        };
+        if let Some(prepared) = Prepared::new(&notification) {
+            self.to_room(room, kind, &prepared, Some(event.connection));
+        }
+    }
+
+    /// Sends a notification to the channels of a room that accept it (never to `except`),
+    /// first appending it to the room's history if there is one: the frames then carry its
+    /// position, and are queued while the room's stream is locked (in offset order). Returns
+    /// the number of channels notified.
+    fn to_room(
+        &self,
+        room: &Room,
+        kind: EntryKind,
+        prepared: &Prepared,
+        except: Option<ConnectionId>,
+    ) -> usize {
+        let mut notified = 0;
+        let mut send = |position| {
+            for channel in room.channels() {
+                let others = || channel.connections().any(|c| Some(c) != except);
+                if !kind.accepted_by(channel.options()) || !others() {
+                    continue;
+                }
+                let frame = prepared.frame_at(channel.name(), position, &self.frames);
+                notified += 1;
+                self.send(channel.connections(), except, &frame);
+            }
+        };
+        match &self.history {
+            Some(history) => {
+                history.append(room.id(), kind, prepared.head(), now_ms(), &mut |p| {
+                    send(Some(p))
+                });
+            }
+            None => send(None),
+        }
+        notified
     }
 
     fn send(

@@ -10,13 +10,18 @@
 //! listeners, scoped to the caller's identity ([`crate::notify::Hub::listen_events`]), and
 //! those to `%herald/notifications` listen to the changes of the caller's own inbox
 //! ([`crate::notify::Hub::listen_notifications`]; anonymous callers have none).
+//!
+//! Herald extension: `subscribe` and `join` take an optional `resumeFrom` (a position from a
+//! notification frame): the missed notifications of the room are replayed first, and the
+//! answer says whether that position was `recovered` (see [`resume_answer`]; docs/realtime.md).
 
 use serde_json::{json, Value};
 
 use super::access::{Caller, RESTRICTED_READ};
 use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
+use crate::history::Position;
 use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX, NOTIFICATIONS_COLLECTION};
-use crate::notify::SubscribeError;
+use crate::notify::{Resumed, SubscribeError, Subscribed, Subscription};
 use crate::rooms::{ChannelOptions, RoomError, Scope, UsersOption};
 
 /// `None` if the action does not exist.
@@ -88,16 +93,23 @@ fn subscribe(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Va
     let collection = required_str(request, "collection")?;
     let filter = Value::Object(body_object(request)?.clone());
     let options = channel_options(request)?;
-    let subscription = if index == EVENTS_INDEX {
+    let resume = resume_from(request)?;
+    let (subscription, resumed) = if index == EVENTS_INDEX {
         match collection {
-            EVENTS_COLLECTION => ctx.hub.listen_events(connection, &filter),
+            EVENTS_COLLECTION => ctx
+                .hub
+                .listen_events(connection, &filter)
+                .map(|s| (s, not_kept(resume))),
             NOTIFICATIONS_COLLECTION if caller.identity.is_none() => {
                 return Err(caller.refusal(&format!(
                     "realtime:subscribe on \"{EVENTS_INDEX}\":\"{NOTIFICATIONS_COLLECTION}\" \
                      (anonymous users have no inbox)"
                 )))
             }
-            NOTIFICATIONS_COLLECTION => ctx.hub.listen_notifications(connection, &filter),
+            NOTIFICATIONS_COLLECTION => ctx
+                .hub
+                .listen_notifications(connection, &filter)
+                .map(|s| (s, not_kept(resume))),
             _ => {
                 return Err(KuzzleError::invalid_argument(
                     "collection",
@@ -113,17 +125,58 @@ fn subscribe(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Va
             .rights(request)?
             .restrict_filter(index, collection, &filter);
         let origin = caller.origin(ctx, request, "realtime");
-        ctx.hub
-            .subscribe(connection, &origin, index, collection, &filter, options)
+        let at = Subscribed {
+            index,
+            collection,
+            filter: &filter,
+            options,
+        };
+        ctx.hub.subscribe_from(connection, &origin, &at, resume)
     }
     .map_err(|e| subscribe_error(e, ""))?;
-    Ok(json!({"roomId": subscription.room_id, "channel": subscription.channel}))
+    Ok(resume_answer(&subscription, &resumed))
+}
+
+/// The `resumeFrom` argument: a position, or nothing.
+fn resume_from(request: &Request) -> Result<Option<Position>, KuzzleError> {
+    match request.args.get("resumeFrom") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|e| KuzzleError::invalid_argument("resumeFrom", &format!("a position ({e})"))),
+        Some(_) => Err(KuzzleError::invalid_type("resumeFrom", "string")),
+    }
+}
+
+/// Events and inbox changes have no history: a resume of them is never recovered.
+fn not_kept(resume: Option<Position>) -> Resumed {
+    Resumed {
+        recovered: resume.map(|_| false),
+        ..Resumed::default()
+    }
+}
+
+/// `{roomId, channel}`, with Herald's `position` (the room's position when the subscription
+/// started, if it has a history) and, for a resume, `recovered` (false: nothing was replayed,
+/// the client must reload) and `replayed` (how many notifications came before this answer).
+pub fn resume_answer(subscription: &Subscription, resumed: &Resumed) -> Value {
+    let mut answer = json!({"roomId": subscription.room_id, "channel": subscription.channel});
+    if let Some(position) = resumed.position {
+        answer["position"] = position.to_string().into();
+    }
+    if let Some(recovered) = resumed.recovered {
+        answer["recovered"] = recovered.into();
+        answer["replayed"] = resumed.replayed.into();
+    }
+    answer
 }
 
 fn join(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, KuzzleError> {
     let connection = connection(ctx, request)?;
     let room_id = body_str(request, "roomId")?;
     let options = channel_options(request)?;
+    let resume = resume_from(request)?;
     let collection = ctx
         .hub
         .rooms()
@@ -138,11 +191,11 @@ fn join(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Value, 
         }
     }
     let origin = ctx.origin(request, "realtime");
-    let subscription = ctx
+    let (subscription, resumed) = ctx
         .hub
-        .join(connection, &origin, room_id, options)
+        .join_from(connection, &origin, room_id, options, resume)
         .map_err(|e| subscribe_error(e, room_id))?;
-    Ok(json!({"roomId": subscription.room_id, "channel": subscription.channel}))
+    Ok(resume_answer(&subscription, &resumed))
 }
 
 fn unsubscribe(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {

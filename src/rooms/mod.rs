@@ -12,7 +12,11 @@
 //!
 //! # Invariants (all kept under one lock, `state`)
 //!
-//! * A room exists iff it has at least one member; its filter is in the matcher iff it exists.
+//! * A room exists iff it has at least one member, or it *lingers*: its last member left less
+//!   than the linger time ago ([`Rooms::set_linger`]; off unless history is on). A lingering
+//!   room stays matched so that its history records what its subscribers miss while they
+//!   reconnect; it has no channel, is not listed, counts 0, and becomes a plain room again
+//!   when someone subscribes. Its filter is in the matcher iff it exists.
 //! * A connection is in a room's `members` iff it is in at least one of the room's channels,
 //!   iff the room is in the connection's own room set.
 //! * Channels with no connection are dropped (Kuzzle keeps them until the room dies: nothing
@@ -30,7 +34,9 @@ mod ids;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use herald_filters::engine::{CollectionName, Engine};
 use herald_filters::{Canonical, FilterId, Normalized};
@@ -180,6 +186,8 @@ pub struct Room {
     /// The restriction of the restricted subscriptions that made or entered the room, if any:
     /// a document leaving the room is shown to it only if still inside.
     restriction: Option<Arc<Restriction>>,
+    /// When its last member left, if it lingers.
+    emptied_at: Option<Instant>,
 }
 
 impl Room {
@@ -210,6 +218,11 @@ impl Room {
 
     pub fn channels(&self) -> &[Channel] {
         &self.channels
+    }
+
+    /// Whether the room has no member and is only kept matched for its history.
+    pub fn is_lingering(&self) -> bool {
+        self.emptied_at.is_some()
     }
 
     fn leave(&mut self, connection: ConnectionId) -> Option<Value> {
@@ -317,6 +330,8 @@ pub struct Rooms {
     max_per_connection: usize,
     /// Maximum number of rooms the connections of one user may be in together; 0 = unlimited.
     max_per_user: usize,
+    /// How long an emptied room stays matched, in milliseconds (0: it goes at once).
+    linger_ms: AtomicU64,
 }
 
 impl Rooms {
@@ -331,7 +346,79 @@ impl Rooms {
             max_rooms,
             max_per_connection,
             max_per_user,
+            linger_ms: AtomicU64::new(0),
         }
+    }
+
+    /// Keeps emptied rooms matched for `linger` (history on), until [`Rooms::sweep_lingering`]
+    /// drops them.
+    pub fn set_linger(&self, linger: Duration) {
+        let ms = u64::try_from(linger.as_millis()).unwrap_or(u64::MAX);
+        self.linger_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Drops the rooms that lingered for the linger time, calling `gone` for each while the
+    /// registry is still locked (so that a room made again meanwhile is not confused with it).
+    pub fn sweep_lingering(&self, now: Instant, mut gone: impl FnMut(RoomId)) {
+        let linger = Duration::from_millis(self.linger_ms.load(Ordering::Relaxed));
+        let expired = |room: &Room| {
+            room.emptied_at
+                .is_some_and(|at| now.saturating_duration_since(at) >= linger)
+        };
+        if !self.state.read().rooms.values().any(expired) {
+            return;
+        }
+        let mut state = self.state.write();
+        let expired: Vec<RoomId> = state
+            .rooms
+            .values()
+            .filter(|r| expired(r))
+            .map(|r| r.id)
+            .collect();
+        for id in expired {
+            if let Some(room) = state.rooms.remove(&id) {
+                self.matcher.remove(&room.collection, &id.filter_id());
+                state.by_name.remove(&room.name);
+                gone(id);
+            }
+        }
+    }
+
+    /// Makes a room again without members, lingering (a restart restoring the rooms that
+    /// have a history); returns its id. Nothing is done if it exists or the room limit is
+    /// reached.
+    pub fn restore(
+        &self,
+        collection: CollectionName,
+        filter: &Normalized,
+        restriction: Option<Arc<Restriction>>,
+    ) -> Option<RoomId> {
+        let id = RoomId::derive(&collection, &filter.canonical);
+        let mut state = self.state.write();
+        if state.rooms.contains_key(&id) {
+            return Some(id);
+        }
+        if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
+            return None;
+        }
+        self.matcher
+            .register(&collection, id.filter_id(), &filter.canonical);
+        let name: Arc<str> = id.to_hex().into();
+        state.by_name.insert(Arc::clone(&name), id);
+        state.rooms.insert(
+            id,
+            Room {
+                id,
+                name,
+                collection,
+                canonical: Arc::clone(&filter.canonical),
+                members: FoldMap::default(),
+                channels: Vec::new(),
+                restriction,
+                emptied_at: Some(Instant::now()),
+            },
+        );
+        Some(id)
     }
 
     /// The matcher: one entry per room, under the room's id.
@@ -383,6 +470,28 @@ impl Rooms {
         options: ChannelOptions,
         volatile: &Value,
         on_presence: impl FnOnce(&PresenceEvent<'_>),
+    ) -> Result<Joined, RoomError> {
+        self.subscribe_then(
+            connection,
+            target,
+            options,
+            volatile,
+            on_presence,
+            |_, _| {},
+        )
+    }
+
+    /// [`Rooms::subscribe`], with `joined_then` called with the room and the channel (before
+    /// the presence `in` is reported) while the registry is still locked: no notification of the room can be sent meanwhile (a
+    /// resuming subscription reads the room's history there).
+    pub fn subscribe_then(
+        &self,
+        connection: ConnectionId,
+        target: Target<'_>,
+        options: ChannelOptions,
+        volatile: &Value,
+        on_presence: impl FnOnce(&PresenceEvent<'_>),
+        joined_then: impl FnOnce(&Room, &Channel),
     ) -> Result<Joined, RoomError> {
         let mut guard = self.state.write();
         let state = &mut *guard;
@@ -438,6 +547,7 @@ impl Rooms {
                             members: FoldMap::default(),
                             channels: Vec::new(),
                             restriction: None,
+                            emptied_at: None,
                         },
                     );
                 }
@@ -453,6 +563,7 @@ impl Rooms {
         let entered = !room.members.contains_key(&connection);
         if entered {
             room.members.insert(connection, volatile.clone());
+            room.emptied_at = None;
         }
         let channel = match room.channels.iter_mut().position(|c| c.options == options) {
             Some(i) => &mut room.channels[i],
@@ -484,6 +595,10 @@ impl Rooms {
         let Some(room) = state.rooms.get(&room_id) else {
             return Ok(joined);
         };
+        // Before the newcomer's own `in`, which it is never sent.
+        if let Some(channel) = room.channels.iter().find(|c| c.options == options) {
+            joined_then(room, channel);
+        }
         if entered {
             on_presence(&PresenceEvent {
                 room,
@@ -600,7 +715,9 @@ impl Rooms {
         let Some(volatile) = room.leave(connection) else {
             return;
         };
-        if room.members.is_empty() {
+        if room.members.is_empty() && self.linger_ms.load(Ordering::Relaxed) > 0 {
+            room.emptied_at = Some(Instant::now());
+        } else if room.members.is_empty() {
             self.matcher.remove(&room.collection, &room_id.filter_id());
             state.by_name.remove(&room.name);
             state.rooms.remove(&room_id);
@@ -655,7 +772,11 @@ impl Rooms {
         size: usize,
     ) -> RoomList {
         let state = self.state.read();
-        let mut rooms: Vec<&Room> = state.rooms.values().filter(|r| keep(&state, r)).collect();
+        let mut rooms: Vec<&Room> = state
+            .rooms
+            .values()
+            .filter(|r| !r.is_lingering() && keep(&state, r))
+            .collect();
         rooms.sort_unstable_by(|a, b| {
             (&a.collection.index, &a.collection.collection, &a.name).cmp(&(
                 &b.collection.index,

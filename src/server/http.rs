@@ -18,12 +18,14 @@ use super::State;
 use crate::notify::now_ms;
 use crate::protocol::{self, Context, KuzzleError, Request};
 
-/// The filter serving one TCP connection.
+/// The filter serving one TCP connection (`abort` drops it: an SSE client too slow).
 pub(crate) fn routes(
     state: Arc<State>,
+    abort: tokio_util::sync::CancellationToken,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone + Send + Sync + 'static
 {
     let state_for_admin = Arc::clone(&state);
+    let sse = super::sse::routes(Arc::clone(&state), abort);
     let http = warp::method()
         .and(warp::path::full())
         .and(
@@ -62,7 +64,10 @@ pub(crate) fn routes(
                 }
             },
         );
-    super::admin::routes(state_for_admin).or(http).unify()
+    sse.or(super::admin::routes(state_for_admin))
+        .unify()
+        .or(http)
+        .unify()
 }
 
 /// Reads a body of at most `limit` bytes.

@@ -15,10 +15,14 @@ mod admin;
 mod connection;
 mod expiry;
 mod handshake;
+mod history_sweep;
 mod http;
 mod inbox_sweep;
 mod limits;
 mod socket_writer;
+mod sse;
+
+pub use sse::SseConfig;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +41,7 @@ use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 use crate::delivery::{QueueLimits, Queues};
+use crate::history::History;
 use crate::inbox::{InboxStore, MemoryInboxStore};
 use crate::notify::{Hub, HubConfig};
 use crate::store::{DocumentStore, MemoryStore};
@@ -82,6 +87,10 @@ pub struct Config {
     pub store: Arc<dyn DocumentStore>,
     /// Where the users' inboxes are stored (`notifications` controller).
     pub inbox_store: Arc<dyn InboxStore>,
+    /// The rooms' recent notifications, for resuming subscriptions (`None`: history off).
+    pub history: Option<Arc<dyn History>>,
+    /// Server-Sent Events settings (`GET /_sse`).
+    pub sse: sse::SseConfig,
     /// Engine settings (node id, room limit, filter limits).
     pub hub: HubConfig,
 }
@@ -107,6 +116,8 @@ impl Default for Config {
             max_requests_per_second_per_user: 20_000,
             store: Arc::new(MemoryStore::new()),
             inbox_store: Arc::new(MemoryInboxStore::new()),
+            history: None,
+            sse: sse::SseConfig::default(),
             hub: HubConfig::default(),
         }
     }
@@ -146,12 +157,15 @@ pub async fn run(
         config.max_connections_per_address,
         config.limit_loopback,
     );
-    let hub = Hub::new(
+    let mut hub = Hub::new(
         config.hub.clone(),
         Arc::clone(&config.store),
         queues.clone(),
     )
     .with_inbox_store(Arc::clone(&config.inbox_store));
+    if let Some(history) = &config.history {
+        hub = hub.with_history(Arc::clone(history));
+    }
     let state = Arc::new(State {
         hub,
         queues,
@@ -168,6 +182,7 @@ pub async fn run(
     });
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
     state.tasks.spawn(inbox_sweep::sweep(Arc::clone(&state)));
+    state.tasks.spawn(history_sweep::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");
     admin::announce(listener.local_addr()?);
     tokio::pin!(shutdown);
@@ -212,6 +227,9 @@ pub async fn run(
     {
         tracing::warn!("some connections did not close in time");
     }
+    if let Some(Err(e)) = state.hub.history().map(|h| h.close()) {
+        tracing::warn!(error = %e, "history not saved: clients will not resume after the restart");
+    }
     tracing::info!("server stopped");
     Ok(())
 }
@@ -226,7 +244,9 @@ async fn serve_tcp(
 ) {
     let shutdown = state.shutdown.clone();
     let header_timeout = state.config.header_timeout;
-    let routes = warp::service(http::routes(Arc::clone(&state)));
+    // Cancelled to drop this connection at once (an SSE client too slow to read).
+    let abort = CancellationToken::new();
+    let routes = warp::service(http::routes(Arc::clone(&state), abort.clone()));
     let request_timeout = state.config.request_timeout;
     let service = hyper::service::service_fn(move |request: ::http::Request<Incoming>| {
         if handshake::is_upgrade(&request) {
@@ -251,6 +271,7 @@ async fn serve_tcp(
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,
+        () = abort.cancelled() => return,
         () = shutdown.cancelled() => {
             connection.as_mut().graceful_shutdown();
             connection.await

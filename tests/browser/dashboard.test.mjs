@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -30,8 +31,10 @@ function freePort() {
   });
 }
 
-async function startHerald(port, extraArgs = []) {
-  const child = spawn(HERALD_BIN, ["serve", "--ephemeral", "--port", String(port), ...extraArgs], {
+// `herald serve --ephemeral`, or on `dataDir` when given.
+async function startHerald(port, extraArgs = [], { dataDir } = {}) {
+  const store = dataDir ? ["--data-dir", dataDir] : ["--ephemeral"];
+  const child = spawn(HERALD_BIN, ["serve", ...store, "--port", String(port), ...extraArgs], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -241,4 +244,60 @@ test("with --anonymous none the dashboard needs an admin token", async () => {
   assert.equal(await page.isHidden("#login"), true);
   await page.close();
   assert.deepEqual(errors, []);
+});
+
+test("a browser's EventSource on another origin resumes with Last-Event-ID across a restart", async () => {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "herald-browser-sse-"));
+  const start = async () => {
+    const server = await startHerald(port, ["--sse-retry-ms", "300"], { dataDir });
+    servers.push(server);
+    return server;
+  };
+  let server = await start();
+  const base = `http://127.0.0.1:${port}`;
+  const create = async (id) => {
+    const response = await fetch(`${base}/shop/browser/${id}/_create`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(response.status, 200);
+  };
+  const { page } = await watchedPage();
+  // localhost is another origin than 127.0.0.1: the stream is read through CORS.
+  await page.goto(`http://localhost:${port}/_admin/app.css`);
+  await page.evaluate((url) => {
+    window.documents = [];
+    window.subscribed = [];
+    const events = new EventSource(url);
+    events.addEventListener("subscribed", (e) => window.subscribed.push(JSON.parse(e.data)));
+    events.addEventListener("document", (e) => {
+      const frame = JSON.parse(e.data);
+      window.documents.push({ id: frame.result._id, same: e.lastEventId === frame.position });
+    });
+  }, `${base}/_sse?index=shop&collection=browser&filter=${encodeURIComponent("{}")}`);
+  const count = (n) =>
+    page.waitForFunction((n) => window.documents.length === n, n, { timeout: WAIT_MS });
+  await page.waitForFunction(() => window.subscribed.length === 1, null, { timeout: WAIT_MS });
+  await create("b1");
+  await count(1);
+  await stop(server);
+  server = await start();
+  await create("b2");
+  await create("b3");
+  await count(3);
+  await create("b4");
+  await count(4);
+  await new Promise((r) => setTimeout(r, 200));
+  const documents = await page.evaluate(() => window.documents);
+  assert.deepEqual(
+    documents.map((d) => d.id),
+    ["b1", "b2", "b3", "b4"],
+  );
+  assert.ok(documents.every((d) => d.same));
+  const resumed = await page.evaluate(() => window.subscribed.at(-1));
+  assert.equal(resumed.recovered, true, JSON.stringify(resumed));
+  await page.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });

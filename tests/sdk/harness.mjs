@@ -28,10 +28,11 @@ export function freePort() {
   });
 }
 
-// Starts `herald serve --ephemeral --port <port> ...extraArgs`; resolves once the port accepts
-// connections.
-export async function startHerald(port, extraArgs = []) {
-  const child = spawn(HERALD_BIN, ["serve", "--ephemeral", "--port", String(port), ...extraArgs], {
+// Starts `herald serve --ephemeral --port <port> ...extraArgs` (without `--ephemeral` when
+// `dataDir` is given: `--data-dir <dataDir>`); resolves once the port accepts connections.
+export async function startHerald(port, extraArgs = [], { dataDir } = {}) {
+  const store = dataDir ? ["--data-dir", dataDir] : ["--ephemeral"];
+  const child = spawn(HERALD_BIN, ["serve", ...store, "--port", String(port), ...extraArgs], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "inherit", "inherit"],
   });
