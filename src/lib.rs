@@ -14,6 +14,8 @@
 //! * [`store`] — document state (latest document and the rooms it matched at its last
 //!   notification) and the registered index and collection names, behind one trait: redb on
 //!   disk, or in memory.
+//! * [`cluster`] — several nodes over one Redis: the Redis implementations of the document
+//!   store and of the bus (committed changes routed per collection to the nodes that listen).
 //! * [`delivery`] — the seam to the network: per-connection queues of shared frames, bounded
 //!   by what each connection leaves unread.
 //! * [`identity`] — JWT verification, per-collection rights and restriction filters, the
@@ -34,6 +36,7 @@
 //! (`normalize`, `match`, `bench-match`) and `serve`, the network server. The benchmark tools
 //! (workload generators, `herald-workload`, the `herald-load` fanout tool, criterion benches)
 //! are the `herald-bench` crate, in `bench/`.
+pub mod cluster;
 pub mod delivery;
 pub mod identity;
 pub mod inbox;

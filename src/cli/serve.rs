@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use herald::identity::{AuthConfig, Rights, VerifyKey};
 use herald::inbox::{InboxConfig, InboxStore, MemoryInboxStore, RedbInboxStore};
-use herald::notify::HubConfig;
+use herald::cluster::{Cluster, ClusterConfig};
+use herald::notify::{Bus, HubConfig, LocalBus};
 use herald::server::{self, Config};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
 
@@ -30,6 +31,14 @@ pub struct ServeArgs {
     /// Keep documents in memory only (nothing survives a restart).
     #[arg(long)]
     pub ephemeral: bool,
+    /// Join a cluster: the nodes started with the same Redis (`redis://host:port`) keep
+    /// their documents there and notify each other's subscribers (docs/cluster.md).
+    #[arg(long, env = "HERALD_REDIS")]
+    pub redis: Option<String>,
+    /// Bound on each Redis connect, read and write, in milliseconds: requests made while
+    /// Redis is unreachable fail after it with 503.
+    #[arg(long, env = "HERALD_REDIS_TIMEOUT_MS", default_value_t = 2_000)]
+    pub redis_timeout_ms: u64,
     /// Largest accepted WebSocket message or HTTP body, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_frame_bytes: usize,
@@ -199,6 +208,21 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
             Arc::new(RedbInboxStore::open(&args.data_dir).map_err(opened)?),
         )
     };
+    // A cluster keeps the documents in Redis (the inbox stays on this node).
+    let cluster = match &args.redis {
+        Some(url) => Some(
+            Cluster::new(&ClusterConfig {
+                url: url.clone(),
+                timeout: Duration::from_millis(args.redis_timeout_ms.max(1)),
+            })
+            .map_err(io::Error::other)?,
+        ),
+        None => None,
+    };
+    let (store, bus): (Arc<dyn DocumentStore>, Arc<dyn Bus>) = match &cluster {
+        Some(cluster) => (cluster.store.clone(), cluster.bus.clone()),
+        None => (store, Arc::new(LocalBus)),
+    };
     let auth = args.auth.config().map_err(io::Error::other)?;
     if auth.keys.is_empty() {
         tracing::info!("no --jwt-secret or --jwt-public-key: every token will be refused");
@@ -224,6 +248,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         queue_capacity: args.queue_frames,
         queue_bytes: args.queue_bytes,
         store,
+        bus,
         inbox_store,
         hub: HubConfig {
             auth,
@@ -244,7 +269,9 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
             listen(address).map_err(|e| with_context(e, &format!("listen on {address}")))?;
         tracing::info!(
             port = listener.local_addr()?.port(),
-            store = if args.ephemeral {
+            store = if let Some(url) = &args.redis {
+                format!("redis {url}")
+            } else if args.ephemeral {
                 "memory".to_owned()
             } else {
                 args.data_dir.display().to_string()

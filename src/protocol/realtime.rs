@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::access::{Caller, RESTRICTED_READ};
 use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
 use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX, NOTIFICATIONS_COLLECTION};
-use crate::notify::SubscribeError;
+use crate::notify::{PublishError, SubscribeError};
 use crate::rooms::{ChannelOptions, RoomError, Scope, UsersOption};
 
 /// `None` if the action does not exist.
@@ -213,6 +213,9 @@ fn publish(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Valu
     }
     ctx.hub
         .publish(&origin, index, collection, id, &message)
-        .map_err(|_| KuzzleError::invalid_type("body", "object"))?;
+        .map_err(|e| match e {
+            PublishError::NotAnObject => KuzzleError::invalid_type("body", "object"),
+            PublishError::Bus(e) => KuzzleError::from_store(&e),
+        })?;
     Ok(json!({"published": true}))
 }
