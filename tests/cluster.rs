@@ -32,7 +32,12 @@ async fn a_write_on_one_node_notifies_subscribers_of_the_others_once() {
     let mut a = Client::connect(nodes[0].addr).await;
     let mut b = Client::connect(nodes[1].addr).await;
     let (_, cheap) = a
-        .subscribe("shop", "items", json!({"range":{"price":{"lt":10}}}), json!({}))
+        .subscribe(
+            "shop",
+            "items",
+            json!({"range":{"price":{"lt":10}}}),
+            json!({}),
+        )
         .await;
     let (_, all) = a
         .subscribe("shop", "items", json!({}), json!({"scope":"in"}))
@@ -72,15 +77,20 @@ async fn a_write_on_one_node_notifies_subscribers_of_the_others_once() {
         assert_eq!(n["action"], "update");
         assert_eq!(n["result"]["_version"], 2);
         assert_eq!(n["result"]["_updatedFields"], json!(["price", "tag.new"]));
-        scopes.insert(n["room"].as_str().expect("room").to_owned(), n["scope"].clone());
+        scopes.insert(
+            n["room"].as_str().expect("room").to_owned(),
+            n["scope"].clone(),
+        );
     }
     assert_eq!(scopes[&cheap], "out");
     assert_eq!(scopes[&all], "in");
 
     // Publish on B reaches A (nothing stored).
-    b.ok(json!({"controller":"realtime","action":"publish","index":"shop","collection":"items",
-                "body":{"price": 1},"volatile":{"p":1}}))
-        .await;
+    b.ok(
+        json!({"controller":"realtime","action":"publish","index":"shop","collection":"items",
+                "body":{"price": 1},"volatile":{"p":1}}),
+    )
+    .await;
     let mut rooms = Vec::new();
     for _ in 0..2 {
         let n = notification(&mut a).await;
@@ -117,7 +127,9 @@ async fn concurrent_updates_through_two_nodes_are_serialized() {
         .subscribe("shop", "items", json!({"equals":{"by":"b"}}), json!({}))
         .await;
     let mut setup = Client::connect(nodes[1].addr).await;
-    setup.ok(doc("create", "c", json!({"by": "none", "n": 0}))).await;
+    setup
+        .ok(doc("create", "c", json!({"by": "none", "n": 0})))
+        .await;
 
     const EACH: usize = 25;
     let mut writers = Vec::new();
@@ -144,7 +156,11 @@ async fn concurrent_updates_through_two_nodes_are_serialized() {
         let n = notification(&mut watcher).await;
         let version = n["result"]["_version"].as_u64().expect("version");
         if n["room"] == every.as_str() {
-            assert_eq!(version as usize, writer_of.len() + 1, "versions in order: {n}");
+            assert_eq!(
+                version as usize,
+                writer_of.len() + 1,
+                "versions in order: {n}"
+            );
             writer_of.push(n["result"]["_source"]["by"].as_str().expect("by").into());
         } else {
             assert_eq!(n["room"], by_b.as_str());
@@ -194,6 +210,18 @@ async fn redis_faults_give_503_then_everything_resumes_without_the_clients() {
     b.ok(doc("create", "after-kill", json!({"n": 2}))).await;
     assert_eq!(notification(&mut a).await["result"]["_id"], "after-kill");
 
+    // Redis hanging (SIGSTOP): requests get 503 after the Redis timeout (500 ms here)
+    // instead of hanging.
+    redis.run(false);
+    let started = Instant::now();
+    let (status, body) = http(nodes[1].addr, "GET", "/shop/items/kept", None).await;
+    let waited = started.elapsed();
+    redis.run(true);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["id"], "core.fatal.service_unavailable");
+    assert!(waited < Duration::from_secs(2), "503 took {waited:?}");
+    eprintln!("redis hanging: a request answered 503 in {waited:?}");
+
     // Redis killed: writes fail promptly with 503, the nodes stay up.
     redis.kill();
     let started = Instant::now();
@@ -207,6 +235,10 @@ async fn redis_faults_give_503_then_everything_resumes_without_the_clients() {
         "503 took {:?}",
         started.elapsed()
     );
+    eprintln!(
+        "redis down: two requests answered 503 in {:?}",
+        started.elapsed()
+    );
     let response = a
         .request(json!({"controller":"realtime","action":"publish","index":"shop","collection":"items","body":{}}))
         .await;
@@ -216,13 +248,17 @@ async fn redis_faults_give_503_then_everything_resumes_without_the_clients() {
     // Redis back with its AOF: acknowledged writes are there, the subscription on A works
     // again without the client doing anything.
     redis.restart();
+    let restarted = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let response = b.request(doc("create", "back", json!({"n": 4}))).await;
         if response["status"] == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "writes did not resume: {response}");
+        assert!(
+            Instant::now() < deadline,
+            "writes did not resume: {response}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The bus may have resubscribed after the first write back: write until A hears one.
@@ -230,15 +266,23 @@ async fn redis_faults_give_503_then_everything_resumes_without_the_clients() {
     let mut i = 0;
     loop {
         i += 1;
-        b.ok(doc("create", &format!("probe-{i}"), json!({"n": 5}))).await;
+        b.ok(doc("create", &format!("probe-{i}"), json!({"n": 5})))
+            .await;
         let heard = tokio::time::timeout(Duration::from_millis(300), notification(&mut a)).await;
         if let Ok(n) = heard {
-            if n["result"]["_id"].as_str().is_some_and(|id| id.starts_with("probe-") || id == "back") {
+            if n["result"]["_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("probe-") || id == "back")
+            {
                 break;
             }
         }
         assert!(Instant::now() < deadline, "subscription did not resume");
     }
+    eprintln!(
+        "redis restarted: a cross-node notification arrived {:?} after it answered PING",
+        restarted.elapsed()
+    );
     for id in ["kept", "after-kill"] {
         let got = b
             .ok(json!({"controller":"document","action":"get","index":"shop","collection":"items","_id":id}))

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use herald::cluster::{Cluster, ClusterConfig};
 use herald::identity::{AuthConfig, Rights, VerifyKey};
 use herald::inbox::{InboxConfig, InboxStore, MemoryInboxStore, RedbInboxStore};
-use herald::cluster::{Cluster, ClusterConfig};
 use herald::notify::{Bus, HubConfig, LocalBus};
 use herald::server::{self, Config};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// their documents there and notify each other's subscribers (docs/cluster.md).
     #[arg(long, env = "HERALD_REDIS")]
     pub redis: Option<String>,
+    /// This node's name, in every notification's `node` (name each node of a cluster).
+    #[arg(long, env = "HERALD_NODE_ID", default_value = "herald")]
+    pub node_id: String,
     /// Bound on each Redis connect, read and write, in milliseconds: requests made while
     /// Redis is unreachable fail after it with 503.
     #[arg(long, env = "HERALD_REDIS_TIMEOUT_MS", default_value_t = 2_000)]
@@ -251,6 +254,7 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         bus,
         inbox_store,
         hub: HubConfig {
+            node: args.node_id.clone(),
             auth,
             filters: args.limits.options(),
             max_subscriptions_per_connection: args.max_subscriptions,

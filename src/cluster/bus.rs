@@ -105,8 +105,12 @@ impl Bus for RedisBus {
         let mut message = encode();
         message.push(b'\n');
         let channel = channel(&collection.index, &collection.collection);
-        self.pool
-            .run(|c| redis::cmd("PUBLISH").arg(channel).arg(message).query::<u64>(c))?;
+        self.pool.run(|c| {
+            redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(message)
+                .query::<u64>(c)
+        })?;
         Ok(Committed::Sent)
     }
 

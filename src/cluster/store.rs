@@ -29,9 +29,7 @@ use redis::Script;
 
 use super::pool::Pool;
 use crate::notify::{Committed, Pending};
-use crate::store::{
-    decode, encode, Catalog, DocKey, DocumentStore, StoreError, StoredDocument,
-};
+use crate::store::{decode, encode, Catalog, DocKey, DocumentStore, StoreError, StoredDocument};
 
 const INDEXES: &str = "herald:indexes";
 
@@ -146,7 +144,9 @@ impl RedisStore {
     /// Removes a collection's documents; returns how many there were.
     fn clear(&self, index: &str, collection: &str) -> Result<u64, StoreError> {
         let ids_key = ids_key(index, collection);
-        let ids: Vec<String> = self.pool.run(|c| redis::cmd("SMEMBERS").arg(&ids_key).query(c))?;
+        let ids: Vec<String> = self
+            .pool
+            .run(|c| redis::cmd("SMEMBERS").arg(&ids_key).query(c))?;
         for chunk in ids.chunks(CHUNK) {
             let keys: Vec<String> = chunk
                 .iter()
@@ -166,12 +166,9 @@ impl RedisStore {
 
 impl DocumentStore for RedisStore {
     fn get(&self, key: &DocKey) -> Result<Option<StoredDocument>, StoreError> {
-        let bytes: Option<Vec<u8>> = self.pool.run(|c| {
-            redis::cmd("HGET")
-                .arg(document_key(key))
-                .arg("s")
-                .query(c)
-        })?;
+        let bytes: Option<Vec<u8>> = self
+            .pool
+            .run(|c| redis::cmd("HGET").arg(document_key(key)).arg("s").query(c))?;
         bytes.map(|b| decode(&b)).transpose()
     }
 
@@ -252,7 +249,9 @@ impl DocumentStore for RedisStore {
     }
 
     fn catalog(&self) -> Result<Catalog, StoreError> {
-        let indexes: Vec<String> = self.pool.run(|c| redis::cmd("SMEMBERS").arg(INDEXES).query(c))?;
+        let indexes: Vec<String> = self
+            .pool
+            .run(|c| redis::cmd("SMEMBERS").arg(INDEXES).query(c))?;
         let mut pipe = redis::pipe();
         for index in &indexes {
             pipe.smembers(collections_key(index));

@@ -432,9 +432,12 @@ impl PendingBatch<'_> {
                 slot.state.as_ref().map(|s| &s.document),
                 updated_fields.as_deref(),
             ),
-            StagedKind::Delete { previous } => {
-                (Action::Delete, previous.version, Some(&previous.document), None)
-            }
+            StagedKind::Delete { previous } => (
+                Action::Delete,
+                previous.version,
+                Some(&previous.document),
+                None,
+            ),
         };
         WireChange {
             i: &change.index,

@@ -478,7 +478,12 @@ impl Hub {
             }
             .encode()
         };
-        if self.bus.publish(&name, &encode).map_err(PublishError::Bus)? != Committed::NotifyHere {
+        if self
+            .bus
+            .publish(&name, &encode)
+            .map_err(PublishError::Bus)?
+            != Committed::NotifyHere
+        {
             return Ok(0);
         }
         let mut rooms = Vec::new();

@@ -175,7 +175,10 @@ pub async fn run(
             limit_loopback,
         ),
     });
-    state.hub.bus().attach(Arc::clone(&state) as Arc<dyn HubHandle>);
+    state
+        .hub
+        .bus()
+        .attach(Arc::clone(&state) as Arc<dyn HubHandle>);
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
     state.tasks.spawn(inbox_sweep::sweep(Arc::clone(&state)));
     tracing::info!(address = %listener.local_addr()?, "herald listening");

@@ -75,6 +75,17 @@ impl Redis {
         }
     }
 
+    /// SIGSTOP (`false`) or SIGCONT (`true`): a server that hangs without closing anything.
+    pub fn run(&self, running: bool) {
+        let Some(child) = &self.child else { return };
+        let signal = if running { "-CONT" } else { "-STOP" };
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// Starts it again on the same port and directory (its AOF is replayed).
     pub fn restart(&mut self) {
         self.kill();
