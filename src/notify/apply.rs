@@ -440,18 +440,16 @@ impl PendingBatch<'_> {
             ),
         };
         WireChange {
-            i: &change.index,
-            c: &change.collection,
-            id: Some(&slot.key.id),
-            a: action.as_str(),
             v: Some(version),
-            s: source.unwrap_or(&Value::Null),
             u: updated_fields,
-            rq: origin.request_id.as_deref(),
-            vo: &origin.volatile,
-            t: origin.timestamp,
-            p: origin.protocol.as_deref(),
-            ct: &origin.controller,
+            ..WireChange::new(
+                origin,
+                &change.index,
+                &change.collection,
+                Some(&slot.key.id),
+                action,
+                source.unwrap_or(&Value::Null),
+            )
         }
         .encode()
     }

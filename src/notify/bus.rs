@@ -145,7 +145,32 @@ pub(crate) struct WireChange<'a> {
     pub ct: &'a str,
 }
 
-impl WireChange<'_> {
+impl<'a> WireChange<'a> {
+    /// A change as `origin` caused it (no version or updated fields: set them after).
+    pub(crate) fn new(
+        origin: &'a Origin,
+        index: &'a str,
+        collection: &'a str,
+        id: Option<&'a str>,
+        action: Action,
+        source: &'a Value,
+    ) -> WireChange<'a> {
+        WireChange {
+            i: index,
+            c: collection,
+            id,
+            a: action.as_str(),
+            v: None,
+            s: source,
+            u: None,
+            rq: origin.request_id.as_deref(),
+            vo: &origin.volatile,
+            t: origin.timestamp,
+            p: origin.protocol.as_deref(),
+            ct: &origin.controller,
+        }
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         // Plain data: serializing it cannot fail.
         serde_json::to_vec(self).unwrap_or_default()

@@ -462,21 +462,7 @@ impl Hub {
         let source = Value::Object(source);
         let name = CollectionName::new(index, collection);
         let encode = || {
-            bus::WireChange {
-                i: index,
-                c: collection,
-                id,
-                a: Action::Publish.as_str(),
-                v: None,
-                s: &source,
-                u: None,
-                rq: origin.request_id.as_deref(),
-                vo: &origin.volatile,
-                t: origin.timestamp,
-                p: origin.protocol.as_deref(),
-                ct: &origin.controller,
-            }
-            .encode()
+            bus::WireChange::new(origin, index, collection, id, Action::Publish, &source).encode()
         };
         if self
             .bus

@@ -1,10 +1,12 @@
 //! Real parts for the cluster tests: a `redis-server` of the test's own (a free port, a
 //! temporary directory, AOF on, never 6379 and never a server the test did not start) and
-//! `herald serve` nodes (the built binary, port 0) joined to it.
+//! `herald serve` nodes (the built binary, port 0) joined to it. Uses `server_support`
+//! (declare both modules in the test).
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::ffi::OsStr;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -129,34 +131,17 @@ pub struct Node {
 impl Node {
     pub fn start(redis: &Redis, extra: &[&str]) -> Node {
         let data = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir"])
-            .arg(data.path())
-            .args(["--redis", &redis.url(), "--redis-timeout-ms", "500"])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn herald");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let port = loop {
-            let line = lines.next().expect("a log line").expect("readable log");
-            if let Some(at) = line.find("address=") {
-                let addr: SocketAddr = line[at + "address=".len()..]
-                    .split_whitespace()
-                    .next()
-                    .and_then(|a| a.parse().ok())
-                    .expect("listening address");
-                break addr.port();
-            }
-        };
-        // Keep draining the logs so the node never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let url = redis.url();
+        let mut args: Vec<&OsStr> = ["--host", "127.0.0.1", "--port", "0", "--data-dir"]
+            .map(OsStr::new)
+            .to_vec();
+        args.push(data.path().as_os_str());
+        args.extend(["--redis", &url, "--redis-timeout-ms", "500"].map(OsStr::new));
+        args.extend(extra.iter().map(OsStr::new));
+        let (child, addr) = crate::server_support::spawn_serve(&args);
         Node {
             child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            addr,
             _data: data,
         }
     }

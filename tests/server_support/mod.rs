@@ -19,6 +19,37 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// Spawns `herald serve` (the built binary) with `args` (which should include `--port 0`);
+/// returns the child and its address, read from its logs (which keep being drained).
+pub fn spawn_serve(args: &[&std::ffi::OsStr]) -> (std::process::Child, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn herald");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let port = loop {
+        let line = lines.next().expect("a log line").expect("readable log");
+        if let Some(at) = line.find("address=") {
+            let addr: SocketAddr = line[at + "address=".len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|a| a.parse().ok())
+                .expect("listening address");
+            break addr.port();
+        }
+    };
+    // Keep draining the logs so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 pub struct Server {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
