@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cluster_support::{Node, Redis};
 use serde_json::{json, Value};
-use server_support::{http, Client};
+use server_support::{http, scrape, Client};
 
 fn doc(action: &str, id: &str, body: Value) -> Value {
     json!({"controller":"document","action":action,"index":"shop","collection":"items","_id":id,"body":body})
@@ -113,6 +113,13 @@ async fn a_write_on_one_node_notifies_subscribers_of_the_others_once() {
     assert_eq!(error["status"], 404);
     // Exactly once: nothing more arrives.
     a.silent(300).await;
+
+    // Routing: A received the four changes of the collection it listens to; B and C, with no
+    // room, received nothing.
+    let received = |samples: &BTreeMap<String, f64>| samples["herald_bus_received_messages_total"];
+    assert_eq!(received(&scrape(nodes[0].addr).await), 4.0);
+    assert_eq!(received(&scrape(nodes[1].addr).await), 0.0);
+    assert_eq!(received(&scrape(nodes[2].addr).await), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

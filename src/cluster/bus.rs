@@ -21,7 +21,6 @@
 //! there are none.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,17 +46,6 @@ enum Command {
     Subscribe(String, std::sync::mpsc::SyncSender<()>),
 }
 
-/// What the bus received (for tests and measurements).
-#[derive(Default)]
-pub struct BusCounters {
-    /// Messages received from Redis.
-    pub messages: AtomicU64,
-    /// Their bytes.
-    pub bytes: AtomicU64,
-    /// Connections made to Redis by the subscriber (1 + reconnections).
-    pub connections: AtomicU64,
-}
-
 /// Redis pub/sub between the nodes; commits through the [`RedisStore`].
 pub struct RedisBus {
     store: Arc<RedisStore>,
@@ -66,7 +54,6 @@ pub struct RedisBus {
     watched: Arc<Mutex<FoldMap<String, CollectionName>>>,
     commands: mpsc::UnboundedSender<Command>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
-    counters: Arc<BusCounters>,
 }
 
 impl RedisBus {
@@ -78,12 +65,7 @@ impl RedisBus {
             watched: Arc::default(),
             commands,
             receiver: Mutex::new(Some(receiver)),
-            counters: Arc::default(),
         }
-    }
-
-    pub fn counters(&self) -> &BusCounters {
-        &self.counters
     }
 }
 
@@ -147,7 +129,6 @@ impl Bus for RedisBus {
             Arc::clone(&self.watched),
             commands,
             hub,
-            Arc::clone(&self.counters),
         ));
     }
 }
@@ -158,7 +139,6 @@ async fn subscriber(
     watched: Arc<Mutex<FoldMap<String, CollectionName>>>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     hub: Arc<dyn HubHandle>,
-    counters: Arc<BusCounters>,
 ) {
     let mut backoff = Duration::from_millis(50);
     let mut was_connected = true;
@@ -185,7 +165,6 @@ async fn subscriber(
         if !channels.is_empty() && sink.subscribe(&channels).await.is_err() {
             continue;
         }
-        counters.connections.fetch_add(1, Ordering::Relaxed);
         tracing::info!(channels = channels.len(), "redis bus connected");
         was_connected = true;
         backoff = Duration::from_millis(50);
@@ -196,9 +175,9 @@ async fn subscriber(
                 message = stream.next() => {
                     let Some(message) = message else { break };
                     let payload = message.get_payload_bytes();
-                    counters.messages.fetch_add(1, Ordering::Relaxed);
-                    counters.bytes.fetch_add(payload.len() as u64, Ordering::Relaxed);
-                    hub.hub().receive(payload);
+                    let hub = hub.hub();
+                    hub.metrics().bus_received(payload.len());
+                    hub.receive(payload);
                 }
                 command = commands.recv() => {
                     let Some(Command::Subscribe(channel, done)) = command else { return };

@@ -23,7 +23,7 @@ mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use bus::{BusCounters, RedisBus, SWEEP};
+pub use bus::{RedisBus, SWEEP};
 pub use store::RedisStore;
 
 use pool::Pool;
