@@ -116,6 +116,10 @@ impl RedisStore {
     /// non-silent change in the same script.
     pub(crate) fn commit(&self, pending: &dyn Pending) -> Result<Committed, StoreError> {
         let steps = pending.steps();
+        if steps.is_empty() {
+            // Every change of the batch was refused while planning: nothing to write.
+            return Ok(Committed::Sent);
+        }
         let mut invocation = self.commit.prepare_invoke();
         for step in &steps {
             let state = match step.state {
