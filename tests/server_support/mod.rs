@@ -242,32 +242,19 @@ pub async fn http_with(
     headers: &str,
     body: Option<&str>,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let body = body.unwrap_or("");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: herald\r\nConnection: close\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
-        .await
-        .expect("response in time")
-        .expect("read");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, rest) = text.split_once("\r\n\r\n").expect("headers");
-    let status: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
+    let (status, head, rest) = exchange(addr, &request).await;
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(rest)
+        dechunk(&rest)
     } else {
-        rest.to_owned()
+        rest
     };
     let value = if body.is_empty() {
         Value::Null
@@ -292,9 +279,19 @@ fn dechunk(mut rest: &str) -> String {
 
 /// One raw HTTP/1.1 request; returns the status and the body as text.
 pub async fn get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: herald\r\nConnection: close\r\n{headers}\r\n");
+    let (status, head, body) = exchange(addr, &request).await;
+    assert!(
+        !head.to_ascii_lowercase().contains("chunked"),
+        "plain body expected"
+    );
+    (status, body)
+}
+
+/// Sends a raw request on a new connection; returns the status, the head and the raw body.
+async fn exchange(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
@@ -308,11 +305,7 @@ pub async fn get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status");
-    assert!(
-        !head.to_ascii_lowercase().contains("chunked"),
-        "plain body expected"
-    );
-    (status, body.to_owned())
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// The samples of an exposition: `name{labels}` -> value.
