@@ -195,11 +195,19 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         .with_ansi(io::stderr().is_terminal())
         .try_init();
     // Start-up errors name what failed: the path, the address.
+    // With --redis the documents are in Redis: no embedded document store is opened.
     let (store, inbox_store): (Arc<dyn DocumentStore>, Arc<dyn InboxStore>) = if args.ephemeral {
         (
             Arc::new(MemoryStore::new()),
             Arc::new(MemoryInboxStore::new()),
         )
+    } else if args.redis.is_some() {
+        std::fs::create_dir_all(&args.data_dir)
+            .map_err(|e| with_context(e, &format!("--data-dir {}", args.data_dir.display())))?;
+        let inbox = RedbInboxStore::open(&args.data_dir).map_err(|e| {
+            io::Error::other(format!("--data-dir {}: {e}", args.data_dir.display()))
+        })?;
+        (Arc::new(MemoryStore::new()), Arc::new(inbox))
     } else {
         let data_dir = args.data_dir.display();
         std::fs::create_dir_all(&args.data_dir)
