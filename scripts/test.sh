@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every test (unit, property, oracle, CLI, SDK,
 # browser). Works on a fresh clone with the Rust toolchain and Node.js: everything the tests
-# read is in the repository, and the browser the dashboard test drives (Debian's chromium) is
-# installed here when missing (as root; otherwise set CHROMIUM_BIN or install it).
+# read is in the repository, and the browser the dashboard test drives (Debian's chromium) and
+# the Redis the cluster tests start (Debian's redis-server) are installed here when missing (as
+# root; otherwise set CHROMIUM_BIN / REDIS_SERVER or install them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,16 @@ if [ -z "${CHROMIUM_BIN:-}" ] && ! command -v chromium >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   else
     echo "scripts/test.sh: the dashboard test needs chromium (apt-get install chromium, or CHROMIUM_BIN)" >&2
+    exit 1
+  fi
+fi
+
+if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server
+  else
+    echo "scripts/test.sh: the cluster tests need redis-server (apt-get install redis-server, or REDIS_SERVER)" >&2
     exit 1
   fi
 fi

@@ -17,6 +17,8 @@
 //! * [`history`] — the recent notifications of each room (a bounded stream per room, a
 //!   position per notification), for subscriptions that resume after a reconnect; in memory,
 //!   saved in redb at shutdown.
+//! * [`cluster`] — several nodes over one Redis: the Redis implementations of the document
+//!   store and of the bus (committed changes routed per collection to the nodes that listen).
 //! * [`delivery`] — the seam to the network: shared frames routed per connection to a queue
 //!   its task drains or to an outlet that writes them itself (WebSocket), bounded by what each
 //!   connection leaves unread.
@@ -38,6 +40,7 @@
 //! (`normalize`, `match`, `bench-match`) and `serve`, the network server. The benchmark tools
 //! (workload generators, `herald-workload`, the `herald-load` fanout tool, criterion benches)
 //! are the `herald-bench` crate, in `bench/`.
+pub mod cluster;
 pub mod delivery;
 pub mod history;
 pub mod identity;

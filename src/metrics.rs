@@ -241,6 +241,8 @@ pub struct Metrics {
     matching: SharedHistogram,
     store_commit: SharedHistogram,
     token_expiries: Counter,
+    bus_messages: Counter,
+    bus_bytes: Counter,
     websockets: Arc<AtomicI64>,
     connections: Family<[(&'static str, &'static str); 1], Gauge>,
     subscriptions: Gauge,
@@ -276,6 +278,8 @@ impl Metrics {
             matching: SharedHistogram::default(),
             store_commit: SharedHistogram::default(),
             token_expiries: Counter::default(),
+            bus_messages: Counter::default(),
+            bus_bytes: Counter::default(),
             websockets: Arc::default(),
             connections: Family::default(),
             subscriptions: Gauge::default(),
@@ -336,6 +340,18 @@ impl Metrics {
             "Time to match one document or message against the rooms of its collection",
             Unit::Seconds,
             metrics.matching.clone(),
+        );
+        r.register(
+            "bus_received_messages",
+            "Changes and publishes received from the other nodes (cluster; this node's own \
+             writes included, as they come back through the bus)",
+            metrics.bus_messages.clone(),
+        );
+        r.register_with_unit(
+            "bus_received",
+            "Bytes of the changes and publishes received from the bus (cluster)",
+            Unit::Bytes,
+            metrics.bus_bytes.clone(),
         );
         r.register_with_unit(
             "store_commit_duration",
@@ -410,6 +426,12 @@ impl Metrics {
     /// One store commit.
     pub fn store_commit(&self, elapsed: Duration) {
         self.store_commit.0.observe(elapsed);
+    }
+
+    /// A message of `bytes` received from the cluster's bus.
+    pub fn bus_received(&self, bytes: usize) {
+        self.bus_messages.inc();
+        self.bus_bytes.inc_by(bytes as u64);
     }
 
     /// Connections whose token expired.

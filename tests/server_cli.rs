@@ -3,39 +3,20 @@
 
 mod server_support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::json;
 use server_support::http;
 
 /// Starts `herald serve` on a free port; returns the child and its address (from its logs).
 fn start(data_dir: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["serve", "--port", "0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn herald");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let port = loop {
-        let line = lines.next().expect("a log line").expect("readable log");
-        if let Some(at) = line.find("address=") {
-            let addr: SocketAddr = line[at + "address=".len()..]
-                .split_whitespace()
-                .next()
-                .and_then(|a| a.parse().ok())
-                .expect("listening address");
-            break addr.port();
-        }
-    };
-    // Keep draining the logs so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+    server_support::spawn_serve(&[
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+    ])
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {

@@ -6,55 +6,9 @@ mod identity_support;
 mod server_support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
 use serde_json::{json, Value};
-use server_support::{http, Server, WAIT};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// One raw HTTP/1.1 request; returns the status and the body as text.
-async fn get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: herald\r\nConnection: close\r\n{headers}\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
-        .await
-        .expect("response in time")
-        .expect("read");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("headers");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    assert!(
-        !head.to_ascii_lowercase().contains("chunked"),
-        "plain body expected"
-    );
-    (status, body.to_owned())
-}
-
-/// The samples of an exposition: `name{labels}` -> value.
-fn samples(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-async fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
-    let (status, text) = get(addr, "/metrics", "").await;
-    assert_eq!(status, 200, "{text}");
-    assert!(text.ends_with("# EOF\n"), "OpenMetrics text: {text}");
-    samples(&text)
-}
+use server_support::{get, http, scrape, Server};
 
 fn sample(samples: &BTreeMap<String, f64>, name: &str) -> f64 {
     *samples

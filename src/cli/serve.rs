@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use herald::cluster::{Cluster, ClusterConfig};
 use herald::history::{History, HistoryConfig, MemoryHistory, RedbHistory};
 use herald::identity::{AuthConfig, Rights, VerifyKey};
 use herald::inbox::{InboxConfig, InboxStore, MemoryInboxStore, RedbInboxStore};
-use herald::notify::HubConfig;
+use herald::notify::{Bus, HubConfig, LocalBus};
 use herald::server::{self, Config, SseConfig};
 use herald::store::{DocumentStore, MemoryStore, RedbStore};
 
@@ -31,6 +32,17 @@ pub struct ServeArgs {
     /// Keep documents in memory only (nothing survives a restart).
     #[arg(long)]
     pub ephemeral: bool,
+    /// Join a cluster: the nodes started with the same Redis (`redis://host:port`) keep
+    /// their documents there and notify each other's subscribers (docs/cluster.md).
+    #[arg(long, env = "HERALD_REDIS")]
+    pub redis: Option<String>,
+    /// This node's name, in every notification's `node` (name each node of a cluster).
+    #[arg(long, env = "HERALD_NODE_ID", default_value = "herald")]
+    pub node_id: String,
+    /// Bound on each Redis connect, read and write, in milliseconds: requests made while
+    /// Redis is unreachable fail after it with 503.
+    #[arg(long, env = "HERALD_REDIS_TIMEOUT_MS", default_value_t = 2_000)]
+    pub redis_timeout_ms: u64,
     /// Largest accepted WebSocket message or HTTP body, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_frame_bytes: usize,
@@ -231,11 +243,19 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         .with_ansi(io::stderr().is_terminal())
         .try_init();
     // Start-up errors name what failed: the path, the address.
+    // With --redis the documents are in Redis: no embedded document store is opened.
     let (store, inbox_store): (Arc<dyn DocumentStore>, Arc<dyn InboxStore>) = if args.ephemeral {
         (
             Arc::new(MemoryStore::new()),
             Arc::new(MemoryInboxStore::new()),
         )
+    } else if args.redis.is_some() {
+        std::fs::create_dir_all(&args.data_dir)
+            .map_err(|e| with_context(e, &format!("--data-dir {}", args.data_dir.display())))?;
+        let inbox = RedbInboxStore::open(&args.data_dir).map_err(|e| {
+            io::Error::other(format!("--data-dir {}: {e}", args.data_dir.display()))
+        })?;
+        (Arc::new(MemoryStore::new()), Arc::new(inbox))
     } else {
         let data_dir = args.data_dir.display();
         std::fs::create_dir_all(&args.data_dir)
@@ -255,6 +275,21 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
                 io::Error::other(format!("--data-dir {}: {e}", args.data_dir.display()))
             })?,
         )),
+    };
+    // A cluster keeps the documents in Redis (the inbox stays on this node).
+    let cluster = match &args.redis {
+        Some(url) => Some(
+            Cluster::new(&ClusterConfig {
+                url: url.clone(),
+                timeout: Duration::from_millis(args.redis_timeout_ms.max(1)),
+            })
+            .map_err(io::Error::other)?,
+        ),
+        None => None,
+    };
+    let (store, bus): (Arc<dyn DocumentStore>, Arc<dyn Bus>) = match &cluster {
+        Some(cluster) => (cluster.store.clone(), cluster.bus.clone()),
+        None => (store, Arc::new(LocalBus)),
     };
     let auth = args.auth.config().map_err(io::Error::other)?;
     if auth.keys.is_empty() {
@@ -281,10 +316,12 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
         queue_capacity: args.queue_frames,
         queue_bytes: args.queue_bytes,
         store,
+        bus,
         inbox_store,
         history,
         sse: args.history.sse(),
         hub: HubConfig {
+            node: args.node_id.clone(),
             auth,
             filters: args.limits.options(),
             max_subscriptions_per_connection: args.max_subscriptions,
@@ -303,7 +340,9 @@ pub fn run(args: ServeArgs) -> io::Result<ExitCode> {
             listen(address).map_err(|e| with_context(e, &format!("listen on {address}")))?;
         tracing::info!(
             port = listener.local_addr()?.port(),
-            store = if args.ephemeral {
+            store = if let Some(url) = &args.redis {
+                format!("redis {url}")
+            } else if args.ephemeral {
                 "memory".to_owned()
             } else {
                 args.data_dir.display().to_string()

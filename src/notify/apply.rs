@@ -17,11 +17,15 @@
 use herald_filters::engine::CollectionName;
 use serde_json::Value;
 
+use super::bus::{Committed, Pending, Step, WireChange};
 use super::change::{self, Plan, Stamp};
 use super::frame::DocumentResult;
 use super::{with_id, Action, Applied, ChangeError, DocumentChange, Hub, Operation, Origin};
 use crate::rooms::{FoldMap, RoomId};
-use crate::store::{DocKey, DocumentStore, StoredDocument};
+use crate::store::{DocKey, DocumentStore, StoreError, StoredDocument};
+
+/// Commits tried per batch before giving up on a document that other nodes keep changing.
+const MAX_ATTEMPTS: usize = 32;
 
 impl Hub {
     /// Applies one document change and notifies; returns when the change is durable and every
@@ -45,37 +49,78 @@ impl Hub {
         let _locked = self
             .locks
             .lock_all(keys.iter().filter_map(|k| k.as_ref().ok()));
+        // Only a bus shared with other nodes reports conflicts (the locks serialize this
+        // node's own writers): each retry follows a write by another node that succeeded.
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(results) = self.try_batch(origin, changes, &keys) {
+                return results;
+            }
+        }
+        let contended = StoreError(format!(
+            "the documents kept changing concurrently ({MAX_ATTEMPTS} attempts)"
+        ));
+        keys.into_iter()
+            .map(|k| k.and(Err(ChangeError::Store(contended.clone()))))
+            .collect()
+    }
+
+    /// Reads, plans, commits and notifies a batch; `None` if the commit met a conflict.
+    fn try_batch(
+        &self,
+        origin: &Origin,
+        changes: &[DocumentChange],
+        keys: &[Result<DocKey, ChangeError>],
+    ) -> Option<Vec<Result<Applied, ChangeError>>> {
         let stamp = Stamp {
             author: origin.author(),
             timestamp: origin.timestamp,
         };
         let mut batch = Batch::default();
-        if let Err(e) = batch.load(&keys, &*self.store) {
-            return keys.into_iter().map(|k| k.and(Err(e.clone()))).collect();
+        if let Err(e) = batch.load(keys, &*self.store) {
+            return Some(keys.iter().map(|k| k.clone().and(Err(e.clone()))).collect());
         }
         let staged: Vec<Result<Staged, ChangeError>> = changes
             .iter()
             .zip(keys)
             .map(|(change, key)| {
-                let key = key?;
+                let key = key.clone()?;
                 let previous = batch.state_before(&key);
                 self.stage(origin, change, key, previous, &stamp, &mut batch)
             })
             .collect();
         let started = std::time::Instant::now();
-        let written = self.store.write_batch(&batch.final_states());
+        let committed = self.bus.commit(
+            &*self.store,
+            &PendingBatch {
+                origin,
+                changes,
+                staged: &staged,
+                batch: &batch,
+            },
+        );
         self.metrics.store_commit(started.elapsed());
-        if let Err(e) = written {
-            return staged
+        let here = match committed {
+            Ok(Committed::NotifyHere) => true,
+            Ok(Committed::Sent) => false,
+            Ok(Committed::Conflict) => return None,
+            Err(e) => {
+                return Some(
+                    staged
+                        .into_iter()
+                        .map(|s| s.and(Err(ChangeError::Store(e.clone()))))
+                        .collect(),
+                )
+            }
+        };
+        Some(
+            staged
                 .into_iter()
-                .map(|s| s.and(Err(ChangeError::Store(e.clone()))))
-                .collect();
-        }
-        staged
-            .into_iter()
-            .zip(changes)
-            .map(|(staged, change)| Ok(self.notify_staged(origin, change, staged?, &mut batch)))
-            .collect()
+                .zip(changes)
+                .map(|(staged, change)| {
+                    Ok(self.notify_staged(origin, change, staged?, &mut batch, here))
+                })
+                .collect(),
+        )
     }
 
     /// The key a change writes (an id is generated for a create without one); registers its
@@ -105,6 +150,7 @@ impl Hub {
             .as_mut()
             .map(|p| std::mem::take(&mut p.rooms))
             .unwrap_or_default();
+        let read_version = previous.as_ref().map_or(0, |p| p.version);
         let collection = CollectionName::new(&change.index, &change.collection);
         let matching = |document: &Value| {
             let mut rooms = Vec::new();
@@ -155,7 +201,7 @@ impl Hub {
                     rooms,
                     version,
                 };
-                let slot = batch.record(key, Some(state));
+                let slot = batch.record(key, Some(state), read_version);
                 Staged {
                     slot,
                     before,
@@ -170,7 +216,7 @@ impl Hub {
             }
             Plan::Delete { previous } => {
                 let matched = matching(&previous.document);
-                let slot = batch.record(key, None);
+                let slot = batch.record(key, None, read_version);
                 Staged {
                     slot,
                     before,
@@ -188,6 +234,7 @@ impl Hub {
         change: &DocumentChange,
         staged: Staged,
         batch: &mut Batch,
+        here: bool,
     ) -> Applied {
         let id = batch.id(staged.slot).to_owned();
         // Written: `in` to the rooms matched now, `out` to those it left. Deleted: `out` to
@@ -200,7 +247,7 @@ impl Hub {
                     version,
                     updated_fields,
                 } => {
-                    let left = if origin.silent {
+                    let left = if origin.silent || !here {
                         Vec::new()
                     } else {
                         self.rooms_left(&staged.before, &staged.rooms)
@@ -226,7 +273,8 @@ impl Hub {
                     staged.rooms,
                 ),
             };
-        let channels_notified = if origin.silent {
+        // Not here: every node notifies its own rooms when the change comes back from the bus.
+        let channels_notified = if origin.silent || !here {
             0
         } else {
             let result = DocumentResult {
@@ -283,7 +331,7 @@ enum StagedKind {
 /// The states a batch leaves, one slot per change in order (`None`: deleted).
 #[derive(Default)]
 struct Batch {
-    slots: Vec<(DocKey, Option<StoredDocument>)>,
+    slots: Vec<Slot>,
     /// The last slot of each document.
     latest: FoldMap<DocKey, usize>,
     /// The stored states of the batch's documents, read before the first change.
@@ -310,15 +358,25 @@ impl Batch {
     /// or else the store's.
     fn state_before(&mut self, key: &DocKey) -> Option<StoredDocument> {
         match self.latest.get(key) {
-            Some(&slot) => self.slots[slot].1.clone(),
+            Some(&slot) => self.slots[slot].state.clone(),
             None => self.stored.remove(key).flatten(),
         }
     }
 
-    fn record(&mut self, key: DocKey, state: Option<StoredDocument>) -> usize {
+    /// Records the state a change leaves; `read_version` is the version its plan started
+    /// from (0: absent), kept for the first change of each document.
+    fn record(&mut self, key: DocKey, state: Option<StoredDocument>, read_version: u64) -> usize {
         let slot = self.slots.len();
-        self.latest.insert(key.clone(), slot);
-        self.slots.push((key, state));
+        let expected = self
+            .latest
+            .insert(key.clone(), slot)
+            .is_none()
+            .then_some(read_version);
+        self.slots.push(Slot {
+            key,
+            state,
+            expected,
+        });
         slot
     }
 
@@ -326,16 +384,101 @@ impl Batch {
     fn final_states(&self) -> Vec<(&DocKey, Option<&StoredDocument>)> {
         self.latest
             .values()
-            .map(|&slot| (&self.slots[slot].0, self.slots[slot].1.as_ref()))
+            .map(|&slot| (&self.slots[slot].key, self.slots[slot].state.as_ref()))
             .collect()
     }
 
     fn id(&self, slot: usize) -> &str {
-        &self.slots[slot].0.id
+        &self.slots[slot].key.id
     }
 
     /// The state a change left, moved out (each slot is notified once, after the commit).
     fn take(&mut self, slot: usize) -> Option<StoredDocument> {
-        self.slots[slot].1.take()
+        self.slots[slot].state.take()
+    }
+}
+
+/// The state one change leaves.
+struct Slot {
+    key: DocKey,
+    /// `None`: deleted.
+    state: Option<StoredDocument>,
+    /// The version read before the batch, on the document's first slot (compare-and-set).
+    expected: Option<u64>,
+}
+
+/// A batch between planning and commit, as the bus sees it.
+struct PendingBatch<'a> {
+    origin: &'a Origin,
+    changes: &'a [DocumentChange],
+    staged: &'a [Result<Staged, ChangeError>],
+    batch: &'a Batch,
+}
+
+impl PendingBatch<'_> {
+    /// The change that left `slot`, as sent to the other nodes.
+    fn encode(&self, change: &DocumentChange, staged: &Staged) -> Vec<u8> {
+        let slot = &self.batch.slots[staged.slot];
+        let origin = self.origin;
+        let (action, version, source, updated_fields) = match &staged.kind {
+            StagedKind::Write {
+                action,
+                version,
+                updated_fields,
+                ..
+            } => (
+                *action,
+                *version,
+                slot.state.as_ref().map(|s| &s.document),
+                updated_fields.as_deref(),
+            ),
+            StagedKind::Delete { previous } => (
+                Action::Delete,
+                previous.version,
+                Some(&previous.document),
+                None,
+            ),
+        };
+        WireChange {
+            v: Some(version),
+            u: updated_fields,
+            ..WireChange::new(
+                origin,
+                &change.index,
+                &change.collection,
+                Some(&slot.key.id),
+                action,
+                source.unwrap_or(&Value::Null),
+            )
+        }
+        .encode()
+    }
+}
+
+impl Pending for PendingBatch<'_> {
+    fn final_states(&self) -> Vec<(&DocKey, Option<&StoredDocument>)> {
+        self.batch.final_states()
+    }
+
+    fn steps(&self) -> Vec<Step<'_>> {
+        let mut encoded: Vec<Option<Vec<u8>>> = vec![None; self.batch.slots.len()];
+        if !self.origin.silent {
+            for (change, staged) in self.changes.iter().zip(self.staged) {
+                if let Ok(staged) = staged {
+                    encoded[staged.slot] = Some(self.encode(change, staged));
+                }
+            }
+        }
+        self.batch
+            .slots
+            .iter()
+            .zip(encoded)
+            .map(|(slot, change)| Step {
+                key: &slot.key,
+                expected: slot.expected,
+                state: slot.state.as_ref(),
+                change,
+            })
+            .collect()
     }
 }

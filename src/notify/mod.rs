@@ -29,6 +29,7 @@
 //! remaining members; both before the call returns (so before the server's response).
 
 mod apply;
+mod bus;
 mod change;
 mod events;
 mod frame;
@@ -51,8 +52,9 @@ use crate::rooms::{
     ChannelOptions, NotificationScope, PresenceEvent, Room, RoomError, RoomId, RoomList, Rooms,
     UserId,
 };
-use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoredDocument};
+use crate::store::{DocKey, DocumentLocks, DocumentStore, Names, StoreError, StoredDocument};
 
+pub use bus::{Bus, Committed, HubHandle, LocalBus, Pending, Step};
 pub use change::{Action, Applied, ChangeError, DocumentChange, Operation};
 pub use events::{Event, EventTarget};
 use frame::{DocumentNotification, DocumentResult, Prepared, UserCount, UserNotification};
@@ -210,13 +212,21 @@ impl From<RoomError> for SubscribeError {
     }
 }
 
-/// A publish refused: the message is not a JSON object.
+/// A publish refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublishError;
+pub enum PublishError {
+    /// The message is not a JSON object.
+    NotAnObject,
+    /// The bus could not send it (cluster: Redis unreachable).
+    Bus(StoreError),
+}
 
 impl std::fmt::Display for PublishError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the message must be an object")
+        match self {
+            PublishError::NotAnObject => f.write_str("the message must be an object"),
+            PublishError::Bus(e) => e.fmt(f),
+        }
     }
 }
 
@@ -236,6 +246,7 @@ pub struct Hub {
     config: HubConfig,
     rooms: Rooms,
     store: Arc<dyn DocumentStore>,
+    bus: Arc<dyn Bus>,
     names: Names,
     delivery: Arc<dyn Delivery>,
     connection_ids: ConnectionIds,
@@ -268,6 +279,7 @@ impl Hub {
             config,
             names: Names::new(Arc::clone(&store)),
             store,
+            bus: Arc::new(LocalBus),
             delivery,
             connection_ids: ConnectionIds::default(),
             frames: AtomicU64::new(0),
@@ -278,6 +290,18 @@ impl Hub {
 
     pub fn config(&self) -> &HubConfig {
         &self.config
+    }
+
+    /// Sends committed changes and publishes through `bus` instead of notifying only this
+    /// node's rooms (a cluster: `crate::cluster`). Chosen once, before serving.
+    pub fn with_bus(mut self, bus: Arc<dyn Bus>) -> Hub {
+        self.bus = bus;
+        self
+    }
+
+    /// Where committed changes and publishes go.
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
     }
 
     /// The registry of rooms (counts, matcher).
@@ -416,7 +440,7 @@ impl Hub {
         message: &Value,
     ) -> Result<usize, PublishError> {
         let Value::Object(map) = message else {
-            return Err(PublishError);
+            return Err(PublishError::NotAnObject);
         };
         let mut source = map.clone();
         source.insert(
@@ -425,6 +449,17 @@ impl Hub {
         );
         let source = Value::Object(source);
         let name = CollectionName::new(index, collection);
+        let encode = || {
+            bus::WireChange::new(origin, index, collection, id, Action::Publish, &source).encode()
+        };
+        if self
+            .bus
+            .publish(&name, &encode)
+            .map_err(PublishError::Bus)?
+            != Committed::NotifyHere
+        {
+            return Ok(0);
+        }
         let mut rooms = Vec::new();
         let started = std::time::Instant::now();
         self.rooms

@@ -168,6 +168,16 @@ impl Hub {
                 }
             },
         )?;
+        // Not under the rooms' lock: watching may wait for the bus (cluster: the collection's
+        // channel is subscribed before the subscription is answered).
+        let collection = self
+            .rooms
+            .read()
+            .room_by_name(&joined.room_name)
+            .map(|room| room.collection().clone());
+        if let Some(collection) = collection {
+            self.bus.watch(&collection);
+        }
         let subscription = Subscription {
             room_id: joined.room_name.to_string(),
             channel: joined.channel.to_string(),

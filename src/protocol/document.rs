@@ -58,7 +58,7 @@ fn change_error(
             };
             KuzzleError::invalid_type(&name, "object")
         }
-        ChangeError::Store(e) => KuzzleError::storage(&e.to_string()),
+        ChangeError::Store(e) => KuzzleError::from_store(&e),
     }
 }
 

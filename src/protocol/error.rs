@@ -369,6 +369,28 @@ impl KuzzleError {
         )
     }
 
+    /// A service the request needs cannot be reached (cluster: Redis), and the request was
+    /// not carried out.
+    pub fn service_unavailable(message: &str) -> Self {
+        Self::new(
+            "core.fatal.service_unavailable",
+            code(0, 0, 3),
+            503,
+            message.into(),
+            vec![message.into()],
+        )
+    }
+
+    /// A store failure: 503 when the store could not be reached (nothing was done), else
+    /// Kuzzle's storage error.
+    pub fn from_store(e: &crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            Self::service_unavailable(&e.to_string())
+        } else {
+            Self::storage(&e.to_string())
+        }
+    }
+
     /// Anything else that went wrong on the server's side.
     pub fn internal(message: &str) -> Self {
         Self::new(

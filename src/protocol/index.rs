@@ -34,7 +34,7 @@ pub(super) fn valid_name(name: &str) -> bool {
 }
 
 pub(super) fn storage_error(e: StoreError) -> KuzzleError {
-    KuzzleError::storage(&e.to_string())
+    KuzzleError::from_store(&e)
 }
 
 fn create(ctx: &Context<'_>, request: &Request) -> Result<Value, KuzzleError> {

@@ -21,7 +21,7 @@ use super::access::{Caller, RESTRICTED_READ};
 use super::{body_object, body_str, optional_str, required_str, Context, KuzzleError, Request};
 use crate::history::Position;
 use crate::identity::{Right, EVENTS_COLLECTION, EVENTS_INDEX, NOTIFICATIONS_COLLECTION};
-use crate::notify::{Resumed, SubscribeError, Subscribed, Subscription};
+use crate::notify::{PublishError, Resumed, SubscribeError, Subscribed, Subscription};
 use crate::rooms::{ChannelOptions, RoomError, Scope, UsersOption};
 
 /// `None` if the action does not exist.
@@ -266,6 +266,9 @@ fn publish(ctx: &Context<'_>, caller: &Caller, request: &Request) -> Result<Valu
     }
     ctx.hub
         .publish(&origin, index, collection, id, &message)
-        .map_err(|_| KuzzleError::invalid_type("body", "object"))?;
+        .map_err(|e| match e {
+            PublishError::NotAnObject => KuzzleError::invalid_type("body", "object"),
+            PublishError::Bus(e) => KuzzleError::from_store(&e),
+        })?;
     Ok(json!({"published": true}))
 }

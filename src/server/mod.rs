@@ -43,7 +43,7 @@ use tower_service::Service;
 use crate::delivery::{QueueLimits, Queues};
 use crate::history::History;
 use crate::inbox::{InboxStore, MemoryInboxStore};
-use crate::notify::{Hub, HubConfig};
+use crate::notify::{Bus, Hub, HubConfig, HubHandle, LocalBus};
 use crate::store::{DocumentStore, MemoryStore};
 
 /// Server settings.
@@ -85,6 +85,8 @@ pub struct Config {
     pub max_requests_per_second_per_user: u32,
     /// The document store of the engine.
     pub store: Arc<dyn DocumentStore>,
+    /// Where committed changes go: this node only, or the cluster's bus.
+    pub bus: Arc<dyn Bus>,
     /// Where the users' inboxes are stored (`notifications` controller).
     pub inbox_store: Arc<dyn InboxStore>,
     /// The rooms' recent notifications, for resuming subscriptions (`None`: history off).
@@ -115,6 +117,7 @@ impl Default for Config {
             max_requests_per_second: 10_000,
             max_requests_per_second_per_user: 20_000,
             store: Arc::new(MemoryStore::new()),
+            bus: Arc::new(LocalBus),
             inbox_store: Arc::new(MemoryInboxStore::new()),
             history: None,
             sse: sse::SseConfig::default(),
@@ -141,6 +144,12 @@ pub(crate) struct State {
     pub user_rates: limits::UserRates,
 }
 
+impl HubHandle for State {
+    fn hub(&self) -> &Hub {
+        &self.hub
+    }
+}
+
 /// Serves connections from `listener` until `shutdown` completes, then closes everything.
 pub async fn run(
     listener: TcpListener,
@@ -162,7 +171,8 @@ pub async fn run(
         Arc::clone(&config.store),
         queues.clone(),
     )
-    .with_inbox_store(Arc::clone(&config.inbox_store));
+    .with_inbox_store(Arc::clone(&config.inbox_store))
+    .with_bus(Arc::clone(&config.bus));
     if let Some(history) = &config.history {
         hub = hub.with_history(Arc::clone(history));
     }
@@ -180,6 +190,10 @@ pub async fn run(
             limit_loopback,
         ),
     });
+    state
+        .hub
+        .bus()
+        .attach(Arc::clone(&state) as Arc<dyn HubHandle>);
     state.tasks.spawn(expiry::sweep(Arc::clone(&state)));
     state.tasks.spawn(inbox_sweep::sweep(Arc::clone(&state)));
     state.tasks.spawn(history_sweep::sweep(Arc::clone(&state)));

@@ -87,6 +87,22 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// What an unreachable store's errors start with.
+    const UNAVAILABLE: &'static str = "unavailable: ";
+
+    /// The store could not be reached (a network store: Redis down, a timeout): nothing was
+    /// done, and the client is told to try again (503).
+    pub fn unavailable(reason: impl fmt::Display) -> StoreError {
+        StoreError(format!("{}{reason}", StoreError::UNAVAILABLE))
+    }
+
+    /// Whether this error says the store could not be reached.
+    pub fn is_unavailable(&self) -> bool {
+        self.0.starts_with(StoreError::UNAVAILABLE)
+    }
+}
+
 /// Where document state lives.
 pub trait DocumentStore: Send + Sync {
     /// The state of a document, if it exists.

@@ -19,6 +19,37 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// Spawns `herald serve` (the built binary) with `args` (which should include `--port 0`);
+/// returns the child and its address, read from its logs (which keep being drained).
+pub fn spawn_serve(args: &[&std::ffi::OsStr]) -> (std::process::Child, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("serve")
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn herald");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let port = loop {
+        let line = lines.next().expect("a log line").expect("readable log");
+        if let Some(at) = line.find("address=") {
+            let addr: SocketAddr = line[at + "address=".len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|a| a.parse().ok())
+                .expect("listening address");
+            break addr.port();
+        }
+    };
+    // Keep draining the logs so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 pub struct Server {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -216,32 +247,19 @@ pub async fn http_with(
     headers: &str,
     body: Option<&str>,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let body = body.unwrap_or("");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: herald\r\nConnection: close\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
-        .await
-        .expect("response in time")
-        .expect("read");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, rest) = text.split_once("\r\n\r\n").expect("headers");
-    let status: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
+    let (status, head, rest) = exchange(addr, &request).await;
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(rest)
+        dechunk(&rest)
     } else {
-        rest.to_owned()
+        rest
     };
     let value = if body.is_empty() {
         Value::Null
@@ -262,4 +280,53 @@ fn dechunk(mut rest: &str) -> String {
         rest = &tail[n + 2..];
     }
     out
+}
+
+/// One raw HTTP/1.1 request; returns the status and the body as text.
+pub async fn get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: herald\r\nConnection: close\r\n{headers}\r\n");
+    let (status, head, body) = exchange(addr, &request).await;
+    assert!(
+        !head.to_ascii_lowercase().contains("chunked"),
+        "plain body expected"
+    );
+    (status, body)
+}
+
+/// Sends a raw request on a new connection; returns the status, the head and the raw body.
+async fn exchange(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The samples of an exposition: `name{labels}` -> value.
+pub fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+pub async fn scrape(addr: SocketAddr) -> std::collections::BTreeMap<String, f64> {
+    let (status, text) = get(addr, "/metrics", "").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics text: {text}");
+    samples(&text)
 }
