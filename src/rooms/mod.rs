@@ -501,8 +501,9 @@ impl Rooms {
     }
 
     /// [`Rooms::subscribe`], with `joined_then` called with the room and the channel (before
-    /// the presence `in` is reported) while the registry is still locked: no notification of the room can be sent meanwhile (a
-    /// resuming subscription reads the room's history there).
+    /// the presence `in` is reported) while the registry is still locked: no notification of
+    /// the room can be sent meanwhile (a resuming subscription reads the room's history
+    /// there).
     pub fn subscribe_then(
         &self,
         connection: ConnectionId,
