@@ -69,6 +69,18 @@ async fn next(client: &mut Client) -> (String, String, String, String) {
     )
 }
 
+/// A reader subscribed to `filter` sees the creation of `id` (with `body`), then drops: the
+/// writer (still connected) and the position the reader saw.
+async fn seen_then_gone(server: &Server, filter: Value, id: &str, body: Value) -> (Client, String) {
+    let mut writer = server.client().await;
+    let mut reader = server.client().await;
+    reader.ok(subscribe(filter, json!({}))).await;
+    writer.ok(create(id, body)).await;
+    let (seen_id, _, _, seen) = next(&mut reader).await;
+    assert_eq!(seen_id, id);
+    (writer, seen)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_subscription_gets_exactly_the_missed_notifications_then_live_ones() {
     let server = server(100).await;
@@ -116,12 +128,7 @@ async fn a_resumed_subscription_gets_exactly_the_missed_notifications_then_live_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_position_beyond_the_history_is_not_recovered_and_nothing_is_replayed() {
     let server = server(3).await;
-    let mut writer = server.client().await;
-    let mut reader = server.client().await;
-    reader.ok(subscribe(json!({}), json!({}))).await;
-    writer.ok(create("d0", json!({}))).await;
-    let seen = next(&mut reader).await.3;
-    drop(reader);
+    let (mut writer, seen) = seen_then_gone(&server, json!({}), "d0", json!({})).await;
     for i in 1..=5 {
         writer.ok(create(&format!("d{i}"), json!({}))).await;
     }
@@ -170,13 +177,9 @@ async fn a_position_beyond_the_history_is_not_recovered_and_nothing_is_replayed(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_leaving_the_filter_during_the_gap_is_replayed_as_scope_out() {
     let server = server(100).await;
-    let mut writer = server.client().await;
-    let mut reader = server.client().await;
     let open = json!({"equals": {"status": "open"}});
-    reader.ok(subscribe(open.clone(), json!({}))).await;
-    writer.ok(create("x", json!({"status": "open"}))).await;
-    let seen = next(&mut reader).await.3;
-    drop(reader);
+    let (mut writer, seen) =
+        seen_then_gone(&server, open.clone(), "x", json!({"status": "open"})).await;
     // Every subscriber gone: the room stays matched, so the change is recorded.
     writer
         .ok(
@@ -275,12 +278,7 @@ async fn history_survives_a_restart_with_the_redb_history() {
     let dir = tempfile::tempdir().expect("tempdir");
     let open = || Arc::new(RedbHistory::open(dir.path(), history(100)).expect("history"));
     let server = Server::start_with(config_with(open())).await;
-    let mut writer = server.client().await;
-    let mut reader = server.client().await;
-    reader.ok(subscribe(json!({}), json!({}))).await;
-    writer.ok(create("d0", json!({}))).await;
-    let seen = next(&mut reader).await.3;
-    drop(reader);
+    let (mut writer, seen) = seen_then_gone(&server, json!({}), "d0", json!({})).await;
     writer.ok(create("d1", json!({}))).await;
     drop(writer);
     server.stop().await;

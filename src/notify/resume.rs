@@ -185,3 +185,57 @@ impl Hub {
         Ok((subscription, resumed))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::delivery::Queues;
+    use crate::history::{HistoryConfig, MemoryHistory};
+    use crate::notify::HubConfig;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn a_resume_replays_what_the_room_was_sent_after_the_position() {
+        let queues = Arc::new(Queues::new(100));
+        let config = HistoryConfig {
+            size: 10,
+            bytes: usize::MAX,
+            ttl: Duration::from_secs(60),
+        };
+        let hub = Hub::new(
+            HubConfig::default(),
+            Arc::new(MemoryStore::new()),
+            queues.clone(),
+        )
+        .with_history(Arc::new(MemoryHistory::new(config)));
+        let origin = Origin::new("realtime");
+        let filter = json!({});
+        let at = Subscribed {
+            index: "i",
+            collection: "c",
+            filter: &filter,
+            options: ChannelOptions::default(),
+        };
+        let holder = hub.connect(None);
+        let (_, first) = hub
+            .subscribe_from(holder, &origin, &at, None)
+            .expect("subscribe");
+        let start = first.position.expect("history on");
+        for n in 0..3 {
+            hub.publish(&origin, "i", "c", None, &json!({ "n": n }))
+                .expect("publish");
+        }
+        let connection = hub.connect(None);
+        let mut inbox = queues.open(connection);
+        let (_, resumed) = hub
+            .subscribe_from(connection, &origin, &at, Some(start))
+            .expect("resume");
+        assert_eq!(resumed.recovered, Some(true));
+        assert_eq!(resumed.replayed, 3);
+        assert_eq!(inbox.drain().len(), 3);
+    }
+}

@@ -353,7 +353,9 @@ impl Rooms {
     /// Keeps emptied rooms matched for `linger` (history on), until [`Rooms::sweep_lingering`]
     /// drops them.
     pub fn set_linger(&self, linger: Duration) {
-        let ms = u64::try_from(linger.as_millis()).unwrap_or(u64::MAX);
+        // At least 1 ms: a room with a history always goes through the sweep, which drops
+        // its stream with it (a room made again must not reuse a stream with a gap).
+        let ms = u64::try_from(linger.as_millis()).unwrap_or(u64::MAX).max(1);
         self.linger_ms.store(ms, Ordering::Relaxed);
     }
 
@@ -398,8 +400,25 @@ impl Rooms {
         if state.rooms.contains_key(&id) {
             return Some(id);
         }
+        self.make_room(&mut state, id, collection, filter, restriction)
+            .ok()?;
+        if let Some(room) = state.rooms.get_mut(&id) {
+            room.emptied_at = Some(Instant::now());
+        }
+        Some(id)
+    }
+
+    /// Registers a new room (no member yet) and its filter in the matcher, within the limit.
+    fn make_room(
+        &self,
+        state: &mut State,
+        id: RoomId,
+        collection: CollectionName,
+        filter: &Normalized,
+        restriction: Option<Arc<Restriction>>,
+    ) -> Result<(), RoomError> {
         if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
-            return None;
+            return Err(RoomError::TooManyRooms);
         }
         self.matcher
             .register(&collection, id.filter_id(), &filter.canonical);
@@ -415,10 +434,10 @@ impl Rooms {
                 members: FoldMap::default(),
                 channels: Vec::new(),
                 restriction,
-                emptied_at: Some(Instant::now()),
+                emptied_at: None,
             },
         );
-        Some(id)
+        Ok(())
     }
 
     /// The matcher: one entry per room, under the room's id.
@@ -482,8 +501,9 @@ impl Rooms {
     }
 
     /// [`Rooms::subscribe`], with `joined_then` called with the room and the channel (before
-    /// the presence `in` is reported) while the registry is still locked: no notification of the room can be sent meanwhile (a
-    /// resuming subscription reads the room's history there).
+    /// the presence `in` is reported) while the registry is still locked: no notification of
+    /// the room can be sent meanwhile (a resuming subscription reads the room's history
+    /// there).
     pub fn subscribe_then(
         &self,
         connection: ConnectionId,
@@ -530,26 +550,7 @@ impl Rooms {
                 let id = RoomId::derive(&collection, &filter.canonical);
                 admits(state, &id)?;
                 if !state.rooms.contains_key(&id) {
-                    if self.max_rooms != 0 && state.rooms.len() >= self.max_rooms {
-                        return Err(RoomError::TooManyRooms);
-                    }
-                    self.matcher
-                        .register(&collection, id.filter_id(), &filter.canonical);
-                    let name: Arc<str> = id.to_hex().into();
-                    state.by_name.insert(Arc::clone(&name), id);
-                    state.rooms.insert(
-                        id,
-                        Room {
-                            id,
-                            name,
-                            collection,
-                            canonical: Arc::clone(&filter.canonical),
-                            members: FoldMap::default(),
-                            channels: Vec::new(),
-                            restriction: None,
-                            emptied_at: None,
-                        },
-                    );
+                    self.make_room(state, id, collection, filter, None)?;
                 }
                 if let (Some(room), Some(restriction)) = (state.rooms.get_mut(&id), restriction) {
                     room.restriction.get_or_insert(restriction);
