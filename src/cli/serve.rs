@@ -91,8 +91,10 @@ pub struct ServeArgs {
 /// History and Server-Sent Events options (docs/realtime.md).
 #[derive(clap::Args)]
 pub struct HistoryArgs {
-    /// Notifications kept per room for resuming subscriptions (0: no history, no positions).
-    #[arg(long, env = "HERALD_HISTORY_SIZE", default_value_t = HistoryConfig::DEFAULT_SIZE)]
+    /// Notifications kept per room for resuming subscriptions (0, the default: no history,
+    /// no positions; 100 is a good start). Off by default: every room then costs memory and
+    /// stays matched for the TTL after its last subscriber left (docs/realtime.md).
+    #[arg(long, env = "HERALD_HISTORY_SIZE", default_value_t = 0)]
     pub history_size: usize,
     /// Bytes of notifications kept per room, at most.
     #[arg(long, env = "HERALD_HISTORY_BYTES", default_value_t = HistoryConfig::DEFAULT_BYTES)]

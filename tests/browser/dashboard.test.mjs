@@ -250,7 +250,9 @@ test("a browser's EventSource on another origin resumes with Last-Event-ID acros
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "herald-browser-sse-"));
   const start = async () => {
-    const server = await startHerald(port, ["--sse-retry-ms", "300"], { dataDir });
+    const server = await startHerald(port, ["--sse-retry-ms", "300", "--history-size", "100"], {
+      dataDir,
+    });
     servers.push(server);
     return server;
   };

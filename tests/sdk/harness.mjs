@@ -28,11 +28,14 @@ export function freePort() {
   });
 }
 
-// Starts `herald serve --ephemeral --port <port> ...extraArgs` (without `--ephemeral` when
-// `dataDir` is given: `--data-dir <dataDir>`); resolves once the port accepts connections.
+// Starts `herald serve --ephemeral --port <port> --history-size 100 ...extraArgs` (without
+// `--ephemeral` when `dataDir` is given: `--data-dir <dataDir>`); resolves once the port
+// accepts connections. History is on for every SDK test, so that the SDK is shown to work
+// with positions in every notification.
 export async function startHerald(port, extraArgs = [], { dataDir } = {}) {
   const store = dataDir ? ["--data-dir", dataDir] : ["--ephemeral"];
-  const child = spawn(HERALD_BIN, ["serve", ...store, "--port", String(port), ...extraArgs], {
+  const args = ["serve", ...store, "--port", String(port), "--history-size", "100", ...extraArgs];
+  const child = spawn(HERALD_BIN, args, {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "inherit", "inherit"],
   });
